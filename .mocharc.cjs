@@ -1,0 +1,32 @@
+// Mocha configuration of the whole suite (npm test and the test:* scripts).
+//
+// PGSHIFT_TEST_FOLDERS selects folders below test/ (comma-separated; default
+// "unit,integration,e2e"). The test:unit / test:integration / test:e2e scripts set it,
+// and .ci/run uses it to restrict the second (PostgreSQL 14) run.
+"use strict";
+
+const KNOWN = ["unit", "integration", "e2e"];
+const folders = (process.env.PGSHIFT_TEST_FOLDERS || KNOWN.join(","))
+    .split(",")
+    .map((f) => f.trim())
+    .filter(Boolean);
+const unknown = folders.filter((f) => !KNOWN.includes(f));
+if (unknown.length > 0 || folders.length === 0) {
+    throw new Error(`PGSHIFT_TEST_FOLDERS: unknown folder(s) ${unknown.join(", ") || "(none given)"}; use ${KNOWN.join(", ")}`);
+}
+
+module.exports = {
+    spec: folders.map((f) => `test/${f}/**/*.test.ts`),
+    extension: ["ts"],
+    // tsx compiles the TypeScript test files; hooks.ts is the root hook plugin (one
+    // PostgreSQL server per run).
+    require: ["tsx/cjs", "./test/support/hooks.ts"],
+    reporter: "./test/support/summary-reporter.cjs",
+    // e2e tests drive the real Pulumi CLI against a real server: be generous.
+    timeout: 600000,
+    slow: 10000,
+    // Leftover handles (a pool a test forgot, gRPC servers of the Automation API) must not
+    // keep CI waiting; the root afterAll hook has already stopped the server by then.
+    exit: true,
+    forbidOnly: Boolean(process.env.CI),
+};
