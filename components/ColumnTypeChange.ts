@@ -1,0 +1,94 @@
+import * as pulumi from "@pulumi/pulumi";
+import { planMigration, type MigrationPlan } from "../src/planMigration";
+import { parseSpec, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
+import { resolveConnection, type ConnectionArg } from "./connection";
+import { MigrationStep } from "./MigrationStep";
+
+export interface ColumnTypeChangeArgs {
+  /** Table, optionally schema-qualified: `"contentcuration_file"`, `"app.file"`, `'"My Schema"."T"'`. */
+  readonly table: string;
+  /** The column whose type changes; its name stays the same. */
+  readonly column: string;
+  /** The new type, as in ALTER COLUMN ... TYPE: `"bigint"`, `"uuid"`, `"numeric(20,2)"`. */
+  readonly toType: pulumi.Input<string>;
+  /**
+   * How far the change goes: "expand" (shadow column, trigger, backfill, index copies; the
+   * application sees nothing), "cutover" (the column has the new type; reversible),
+   * "contract" (the old column is dropped; final). Promote it one stage per `pulumi up`.
+   */
+  readonly stage: Stage;
+  /**
+   * Database connection (a secret): a connection string / URL or fields. Default: the stack
+   * config keys of @pulumi/postgresql (`postgresql:host`, `port`, `username`, `password`,
+   * `database`, `sslmode`), then the PG* environment variables.
+   */
+  readonly connection?: pulumi.Input<ConnectionArg>;
+  /** SQL expression over the old column (by its name) giving the new value, as in ALTER ... USING. Default: a cast. */
+  readonly using?: string;
+  /** SQL expression over the new column (by its name) giving the old type's value, for the reverse trigger after cutover. Default: a cast. */
+  readonly reverseUsing?: string;
+  /** Allow a change that can lose values (bigint -> int, varchar(64) -> varchar(32)). Default false; pre-flight still checks every value. */
+  readonly allowNarrowing?: boolean;
+  /** Backfill tuning; see BackfillOptions for each default. */
+  readonly backfill?: BackfillOptions;
+  /** lock_timeout of the first attempt of every statement that takes a strong lock, ms. Default 100. */
+  readonly lockTimeoutMs?: number;
+  /** Attempts per statement before giving up (the timeout doubles each time). Default 10. */
+  readonly lockRetries?: number;
+  /** Ceiling of the escalating lock_timeout, ms. Default 5000. */
+  readonly maxLockTimeoutMs?: number;
+  /** Schema of pgshift's state table (pgshift_migrations). Default: the table's schema. */
+  readonly stateSchema?: string;
+}
+
+/**
+ * Changes the type of a live PostgreSQL column without downtime, one stage per `pulumi up`:
+ * expand -> cutover -> contract. Children: ShadowColumn, MirrorTrigger, Backfill,
+ * ShadowIndexes (always), Cutover (stage >= cutover), Contract (stage = contract).
+ */
+export class ColumnTypeChange extends pulumi.ComponentResource {
+  /** The validated arguments, defaults filled in. */
+  readonly spec: pulumi.Output<ColumnChangeSpec>;
+  /** Name of the shadow column while the change is in expand. */
+  readonly shadowColumn: pulumi.Output<string>;
+  /** Every SQL statement the children run, by child, as planned from the catalog. */
+  readonly statements: pulumi.Output<MigrationPlan["statements"]>;
+  /** Rows the backfill scanned and updated. */
+  readonly backfill: pulumi.Output<Record<string, unknown>>;
+  readonly shadowColumnStep: MigrationStep;
+  readonly mirrorTriggerStep: MigrationStep;
+  readonly backfillStep: MigrationStep;
+  readonly shadowIndexesStep: MigrationStep;
+
+  constructor(name: string, args: ColumnTypeChangeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgshift:index:ColumnTypeChange", name, {}, opts);
+    // validate everything but the (possibly inferred) type now, so mistakes fail before any I/O
+    parseSpec({ ...args, toType: typeof args.toType === "string" ? args.toType : "bigint" });
+    const spec = pulumi.output(args.toType).apply((toType) => parseSpec({ ...args, toType }));
+    this.spec = spec;
+    const connection = resolveConnection(args.connection);
+    // planning reads the catalog (never writes); the plan holds no secret, so unwrap it for preview
+    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s)));
+    const child = (suffix: string) => `${name}-${suffix}`;
+    const common = { connection, spec };
+    this.shadowColumnStep = new MigrationStep("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
+    this.mirrorTriggerStep = new MigrationStep("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
+      parent: this,
+      dependsOn: [this.shadowColumnStep],
+    });
+    // the trigger exists before the backfill starts: rows written from then on never need it
+    this.backfillStep = new MigrationStep("backfill", child("backfill"), { ...common, statements: plan.statements.backfill }, {
+      parent: this,
+      dependsOn: [this.mirrorTriggerStep],
+    });
+    // index copies after the backfill: built first, every backfill UPDATE would maintain them too
+    this.shadowIndexesStep = new MigrationStep("shadow-indexes", child("shadow-indexes"), { ...common, statements: plan.statements.shadowIndexes }, {
+      parent: this,
+      dependsOn: [this.backfillStep],
+    });
+    this.shadowColumn = plan.shadowColumn;
+    this.statements = plan.statements;
+    this.backfill = this.backfillStep.result;
+    this.registerOutputs({ shadowColumn: this.shadowColumn, statements: this.statements, backfill: this.backfill });
+  }
+}

@@ -1,0 +1,53 @@
+import type { PlanContext } from "../plan/facts";
+import { convertFunctionName } from "../sql/functions";
+import { ident } from "../sql/quote";
+
+/**
+ * The backfill's statements. One batch = one statement in one transaction: pick the next
+ * `limit` keys after the checkpoint (keyset order over the table's key, any key type, composite
+ * included), set shadow = convert(column) on those whose shadow differs, and return the
+ * batch's last key as text for the checkpoint.
+ *
+ * Parameters: $1..$n the upper bound key, $n+1 the limit, $n+2..$2n+1 the lower bound key
+ * (only in the `fromStart = false` variant).
+ */
+export function batchSql(ctx: PlanContext, fromStart: boolean): string {
+  const t = ctx.facts.table;
+  const keys = t.keyColumns;
+  const n = keys.length;
+  const list = keys.map((k) => ident(k.name)).join(", ");
+  const row = (prefix: string) => `(${keys.map((k) => `${prefix}${ident(k.name)}`).join(", ")})`;
+  const params = (first: number) => `(${keys.map((k, i) => `$${first + i}::${k.type}`).join(", ")})`;
+  const conv = `${convertFunctionName(ctx)}(t.${ident(t.column.name)})`;
+  const shadow = ident(ctx.names.shadowColumn);
+  const lower = fromStart ? "" : `${row("")} > ${params(n + 2)} AND `;
+  return (
+    `WITH batch AS MATERIALIZED (SELECT ${list} FROM ${t.qualifiedName} WHERE ${lower}${row("")} <= ${params(1)} ORDER BY ${list} LIMIT $${n + 1}), ` +
+    `updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} FROM batch WHERE ${row("t.")} = ${row("batch.")} ` +
+    `AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1) ` +
+    `SELECT (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM updated)::int AS updated, ` +
+    `(SELECT json_build_array(${keys.map((k) => `${ident(k.name)}::text`).join(", ")}) FROM batch ORDER BY ${keys.map((k) => `${ident(k.name)} DESC`).join(", ")} LIMIT 1) AS last`
+  );
+}
+
+/** The largest key now; rows inserted later get their shadow from the trigger. */
+export function upperKeySql(ctx: PlanContext): string {
+  const t = ctx.facts.table;
+  const keys = t.keyColumns;
+  return (
+    `SELECT json_build_array(${keys.map((k) => `${ident(k.name)}::text`).join(", ")}) AS key FROM ${t.qualifiedName} ` +
+    `ORDER BY ${keys.map((k) => `${ident(k.name)} DESC`).join(", ")} LIMIT 1`
+  );
+}
+
+/** Rows whose shadow differs from the converted column (0 when the shadow is complete). */
+export function mismatchCountSql(ctx: PlanContext): string {
+  const t = ctx.facts.table;
+  const shadow = ident(ctx.names.shadowColumn);
+  return `SELECT count(*)::bigint AS n FROM ${t.qualifiedName} WHERE ${shadow} IS DISTINCT FROM ${convertFunctionName(ctx)}(${ident(t.column.name)})`;
+}
+
+/** What `pulumi preview` shows for the Backfill child. */
+export function backfillStatements(ctx: PlanContext): string[] {
+  return [upperKeySql(ctx), batchSql(ctx, true), batchSql(ctx, false)];
+}

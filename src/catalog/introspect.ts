@@ -1,0 +1,179 @@
+import type { ClientBase } from "pg";
+import { ColumnNotFoundError, InvalidSpecError, NoUsableKeyError, TableNotFoundError, UnsupportedColumnError } from "../errors";
+import { parseQualifiedName } from "../spec";
+import { ident, qualified } from "../sql/quote";
+import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "./types";
+
+/** Resolves a user-written table name (search_path applies when unqualified). */
+export async function resolveTable(db: ClientBase, table: string): Promise<{ oid: number; schema: string; name: string; kind: string }> {
+  const parsed = parseQualifiedName(table);
+  const text = parsed.schema ? qualified(parsed.schema, parsed.name) : ident(parsed.name);
+  const { rows } = await db.query<{ oid: number; schema: string; name: string; kind: string }>(
+    `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid = to_regclass($1)`,
+    [text],
+  );
+  if (rows.length === 0 || !["r", "p"].includes(rows[0].kind)) throw new TableNotFoundError(table);
+  if (rows[0].kind === "p") {
+    throw new UnsupportedColumnError(`table ${table} is partitioned; pgshift does not change columns of partitioned tables yet (CREATE INDEX CONCURRENTLY cannot run on them)`);
+  }
+  return rows[0];
+}
+
+async function readColumns(db: ClientBase, oid: number): Promise<ColumnInfo[]> {
+  const { rows } = await db.query(
+    `SELECT a.attname AS name, a.attnum::int AS attnum, format_type(a.atttypid, a.atttypmod) AS type,
+            t.typname AS "typeName", a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS "default",
+            a.attidentity::text AS identity, a.attgenerated::text AS generated,
+            CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
+            col_description(a.attrelid, a.attnum) AS comment
+       FROM pg_attribute a
+       JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [oid],
+  );
+  return rows as ColumnInfo[];
+}
+
+async function readIndexes(db: ClientBase, oid: number, attnum: number): Promise<IndexInfo[]> {
+  const { rows } = await db.query(
+    `SELECT ic.relname AS name, am.amname AS method, i.indisunique AS unique, i.indisprimary AS primary,
+            con.conname AS constraint, i.indnkeyatts::int AS "keyCount", i.indisvalid AS valid,
+            coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS "nullsNotDistinct",
+            pg_get_expr(i.indpred, i.indrelid) AS predicate, pg_get_indexdef(i.indexrelid) AS definition,
+            EXISTS (SELECT 1 FROM pg_depend d
+                     WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid = $2)
+              OR $2 = ANY (i.indkey::int2[]) AS "coversColumn",
+            (SELECT json_agg(json_build_object(
+                      'column', CASE WHEN k.attnum > 0 THEN a.attname END,
+                      'expression', pg_get_indexdef(i.indexrelid, k.n::int, true),
+                      'opclass', CASE WHEN NOT opc.opcdefault THEN opc.opcname END,
+                      'collation', CASE WHEN k.coll <> 0 AND k.coll IS DISTINCT FROM a.attcollation THEN co.collname END,
+                      'descending', (k.opt & 1) = 1,
+                      'nullsFirst', (k.opt & 2) = 2) ORDER BY k.n)
+               FROM unnest(i.indkey::int2[], i.indclass::oid[], i.indcollation::oid[], i.indoption::int2[])
+                      WITH ORDINALITY AS k(attnum, cls, coll, opt, n)
+               LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+               LEFT JOIN pg_opclass opc ON opc.oid = k.cls
+               LEFT JOIN pg_collation co ON co.oid = k.coll) AS keys,
+            (SELECT json_agg(a.attname ORDER BY k.n)
+               FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+              WHERE k.n > i.indnkeyatts) AS include
+       FROM pg_index i
+       JOIN pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_am am ON am.oid = ic.relam
+       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+      WHERE i.indrelid = $1
+      ORDER BY ic.relname`,
+    [oid, attnum],
+  );
+  return rows.map((r) => {
+    const keys = ((r.keys ?? []) as IndexKey[]).slice(0, r.keyCount as number);
+    const { keyCount: _keyCount, ...rest } = r;
+    return { ...rest, keys, include: r.include ?? [] } as IndexInfo;
+  });
+}
+
+async function readConstraints(db: ClientBase, oid: number, attnum: number): Promise<ConstraintInfo[]> {
+  const { rows } = await db.query(
+    `SELECT c.conname AS name, c.contype::text AS type, pg_get_constraintdef(c.oid) AS definition,
+            coalesce((SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                       WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)), '[]') AS columns,
+            c.convalidated AS validated, $2 = ANY (c.conkey) AS "coversColumn"
+       FROM pg_constraint c
+      WHERE c.conrelid = $1 AND c.contype IN ('c', 'f', 'p', 'u', 'x')
+      ORDER BY c.conname`,
+    [oid, attnum],
+  );
+  return rows as ConstraintInfo[];
+}
+
+async function readDependents(db: ClientBase, oid: number, attnum: number): Promise<string[]> {
+  const { rows } = await db.query<{ what: string }>(
+    `SELECT DISTINCT CASE WHEN r.rulename = '_RETURN' THEN 'view ' || r.ev_class::regclass::text
+                          ELSE 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::text END AS what
+       FROM pg_depend d JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND d.refobjsubid = $2
+     UNION
+     SELECT DISTINCT 'policy ' || quote_ident(p.polname) || ' on ' || p.polrelid::regclass::text
+       FROM pg_depend d JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND d.refobjsubid = $2
+     UNION
+     SELECT DISTINCT 'generated column ' || quote_ident(a.attname)
+       FROM pg_depend d JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+       JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+      WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND d.refobjsubid = $2 AND ad.adnum <> $2
+      ORDER BY 1`,
+    [oid, attnum],
+  );
+  return rows.map((r) => r.what);
+}
+
+/**
+ * Reads everything a plan needs about `table`.`column`. Read-only: safe during `pulumi preview`.
+ * Columns pgshift itself added (the shadow) are left out, so the snapshot describes the table
+ * as the application designed it.
+ */
+export async function introspectTable(db: ClientBase, table: string, column: string): Promise<TableSnapshot> {
+  const t = await resolveTable(db, table);
+  const qualifiedName = qualified(t.schema, t.name);
+  const columns = (await readColumns(db, t.oid)).filter((c) => !c.name.includes("__pgshift_"));
+  const col = columns.find((c) => c.name === column);
+  if (!col) throw new ColumnNotFoundError(qualifiedName, column);
+  if (col.generated) throw new UnsupportedColumnError(`column ${qualifiedName}.${ident(column)} is a generated column; change its expression's type instead`);
+  const indexes = (await readIndexes(db, t.oid, col.attnum)).filter((i) => !i.name.includes("__pgshift"));
+  const constraints = (await readConstraints(db, t.oid, col.attnum)).filter((c) => !c.name.includes("__pgshift"));
+  const { rows: fkRows } = await db.query<{ table: string; name: string; definition: string }>(
+    `SELECT c.conrelid::regclass::text AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
+       FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid = $1 AND $2 = ANY (c.confkey) ORDER BY 1, 2`,
+    [t.oid, col.attnum],
+  );
+  const dependents = await readDependents(db, t.oid, col.attnum);
+  const { rows: seqRows } = await db.query<{ seq: string | null; type: string | null }>(
+    `SELECT s.seq, format_type(ps.seqtypid, NULL) AS type
+       FROM (SELECT pg_get_serial_sequence($1, $2) AS seq) s
+       LEFT JOIN pg_sequence ps ON ps.seqrelid = to_regclass(s.seq)`,
+    [qualifiedName, column],
+  );
+  const { rows: trgRows } = await db.query<{ name: string }>(
+    `SELECT tgname AS name FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal AND tgname NOT LIKE 'zzz\\_pgshift\\_%' ORDER BY 1`,
+    [t.oid],
+  );
+  const keyColumns = chooseKey(qualifiedName, columns, indexes);
+  return {
+    schema: t.schema,
+    name: t.name,
+    qualifiedName,
+    columns,
+    column: col,
+    keyColumns,
+    indexes,
+    constraints,
+    referencingForeignKeys: fkRows,
+    dependents,
+    ownedSequence: seqRows[0]?.seq ? { qualifiedName: seqRows[0].seq, dataType: seqRows[0].type ?? "bigint" } : null,
+    triggers: trgRows.map((r) => r.name),
+  };
+}
+
+/** The PRIMARY KEY, else the first valid, non-partial UNIQUE index over NOT NULL plain columns. */
+export function chooseKey(table: string, columns: ColumnInfo[], indexes: IndexInfo[]): { name: string; type: string }[] {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const usable = (i: IndexInfo) =>
+    i.unique && i.valid && !i.predicate && i.method === "btree" && i.keys.every((k) => k.column && byName.get(k.column)?.notNull);
+  const chosen = indexes.find((i) => i.primary && usable(i)) ?? indexes.find(usable);
+  if (!chosen) {
+    throw new NoUsableKeyError(table, "no PRIMARY KEY and no valid non-partial UNIQUE btree index over NOT NULL columns");
+  }
+  return chosen.keys.map((k) => {
+    const c = byName.get(k.column as string);
+    if (!c) throw new InvalidSpecError(`key column ${k.column} not found`);
+    return { name: c.name, type: c.type };
+  });
+}

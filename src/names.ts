@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 = 63 bytes; we never rely on that. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+function shortHash(text: string): string {
+  return createHash("sha1").update(text).digest("hex").slice(0, 8);
+}
+
+/**
+ * `base + suffix`, shortened to fit 63 bytes. A shortened name keeps a hash of the full
+ * name so two long names that share a prefix still get different identifiers.
+ */
+export function fitIdentifier(base: string, suffix: string): string {
+  const full = base + suffix;
+  if (Buffer.byteLength(full) <= MAX_IDENTIFIER_BYTES) return full;
+  const tag = `_${shortHash(full)}`;
+  const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(suffix) - Buffer.byteLength(tag);
+  let cut = base;
+  while (Buffer.byteLength(cut) > room) cut = cut.slice(0, -1);
+  return cut + tag + suffix;
+}
+
+/** Every name pgshift creates for one migration, derived from the column being changed. */
+export interface MigrationNames {
+  /** Key of the migration's row in the state table and of its advisory lock. */
+  id: string;
+  /** The new-type column that is filled during expand and renamed to `column` at cutover. */
+  shadowColumn: string;
+  /** Where the original column lives between cutover and contract. */
+  oldColumn: string;
+  /** SQL function old type -> new type (the `using` expression). */
+  convertFunction: string;
+  /** SQL function new type -> old type (the `reverseUsing` expression). */
+  reverseConvertFunction: string;
+  /** Trigger function that keeps the shadow equal to the converted column. */
+  forwardTriggerFunction: string;
+  /** Trigger function that keeps the old column equal to the new one after cutover. */
+  reverseTriggerFunction: string;
+  /**
+   * Trigger names. BEFORE triggers fire in name order; the `zzz_` prefix makes ours fire after
+   * the application's own BEFORE triggers, so the shadow sees the final value of the row.
+   */
+  forwardInsertTrigger: string;
+  forwardUpdateTrigger: string;
+  reverseInsertTrigger: string;
+  reverseUpdateTrigger: string;
+  /** CHECK (shadow IS NOT NULL) that lets cutover SET NOT NULL without a table scan. */
+  notNullCheck: string;
+}
+
+export function migrationNames(schema: string, table: string, column: string): MigrationNames {
+  const id = `${schema}.${table}.${column}`;
+  const fn = (kind: string) => fitIdentifier(`pgshift_${table}_${column}`, `_${kind}`);
+  const trg = (kind: string) => fitIdentifier(`zzz_pgshift_${column}`, `_${kind}`);
+  return {
+    id,
+    shadowColumn: fitIdentifier(column, "__pgshift_new"),
+    oldColumn: fitIdentifier(column, "__pgshift_old"),
+    convertFunction: fn("conv"),
+    reverseConvertFunction: fn("rconv"),
+    forwardTriggerFunction: fn("fwd"),
+    reverseTriggerFunction: fn("rev"),
+    forwardInsertTrigger: trg("fwd_ins"),
+    forwardUpdateTrigger: trg("fwd_upd"),
+    reverseInsertTrigger: trg("rev_ins"),
+    reverseUpdateTrigger: trg("rev_upd"),
+    notNullCheck: fitIdentifier(column, "__pgshift_notnull"),
+  };
+}
+
+/** Name of the copy of an index (or constraint) that covers the shadow column. */
+export function shadowIndexName(indexName: string): string {
+  return fitIdentifier(indexName, "__pgshift");
+}
+
+/** Name an original index takes between cutover and contract. */
+export function oldIndexName(indexName: string): string {
+  return fitIdentifier(indexName, "__pgshift_old");
+}

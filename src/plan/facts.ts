@@ -1,0 +1,57 @@
+import type { TableSnapshot } from "../catalog/types";
+import type { TypeDescription } from "../conversion";
+import { migrationNames, type MigrationNames } from "../names";
+import type { ColumnChangeSpec } from "../spec";
+
+/**
+ * The facts a migration is planned from, frozen when expand starts (stored in the state table)
+ * so every later stage, preview and refresh plans from the same table description.
+ */
+export interface MigrationFacts {
+  table: TableSnapshot;
+  from: TypeDescription;
+  to: TypeDescription;
+}
+
+/** Everything a plan function needs. Pure data. */
+export interface PlanContext {
+  spec: ColumnChangeSpec;
+  facts: MigrationFacts;
+  names: MigrationNames;
+}
+
+export function planContext(spec: ColumnChangeSpec, facts: MigrationFacts): PlanContext {
+  return { spec, facts, names: migrationNames(facts.table.schema, facts.table.name, facts.table.column.name) };
+}
+
+/**
+ * What exists right now of the objects pgshift creates (read from pg_catalog by db/live.ts).
+ * Plans take it so a re-run after a crash only does what is missing.
+ */
+export interface LiveState {
+  /** Every column name of the table, including pgshift's. */
+  columns: string[];
+  /** format_type of each pgshift column that exists. */
+  columnTypes: Record<string, string>;
+  /** pgshift functions that exist in the table's schema. */
+  functions: string[];
+  /** pgshift triggers on the table. */
+  triggers: string[];
+  /** Every index on the table, by name. */
+  indexes: Record<string, { valid: boolean }>;
+  /** Every constraint on the table, by name. */
+  constraints: Record<string, { validated: boolean; type: string }>;
+}
+
+/** The live state of a table pgshift has not touched yet: what `pulumi preview` plans against. */
+export function untouched(facts: MigrationFacts): LiveState {
+  const t = facts.table;
+  return {
+    columns: t.columns.map((c) => c.name),
+    columnTypes: {},
+    functions: [],
+    triggers: [],
+    indexes: Object.fromEntries(t.indexes.map((i) => [i.name, { valid: i.valid }])),
+    constraints: Object.fromEntries(t.constraints.map((c) => [c.name, { validated: c.validated, type: c.type }])),
+  };
+}

@@ -1,0 +1,80 @@
+import type { ClientBase } from "pg";
+import { backfillStatements } from "./backfill/sql";
+import { resolveTable } from "./catalog/introspect";
+import { withConnection, type ConnectionConfig } from "./db/connection";
+import { readMigration, type MigrationRow } from "./db/state";
+import { IllegalTransitionError } from "./errors";
+import { migrationNames } from "./names";
+import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/expand";
+import { planContext, untouched } from "./plan/facts";
+import { statementsOf } from "./plan/step";
+import { preflight } from "./preflight";
+import { stageIndex, type ColumnChangeSpec, type Stage } from "./spec";
+
+/** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
+export interface MigrationPlan {
+  id: string;
+  /** The stage recorded in the state table, or null before expand first ran. */
+  recordedStage: Stage | null;
+  reversible: boolean;
+  shadowColumn: string;
+  statements: {
+    shadowColumn: string[];
+    mirrorTrigger: string[];
+    backfill: string[];
+    shadowIndexes: string[];
+  };
+}
+
+/**
+ * Refuses stage changes that cannot be done in one `pulumi up`: skipping cutover on the way to
+ * contract, and leaving contract (the old column is gone).
+ */
+export function checkTransition(recorded: Stage | null, wanted: Stage, id: string): void {
+  if (recorded === "contract" && wanted !== "contract") {
+    throw new IllegalTransitionError(
+      `${id} is contracted: the old column is gone and the change cannot be undone. Keep stage "contract" (or remove the component, which changes nothing in the database).`,
+    );
+  }
+  if (wanted === "contract" && recorded !== "cutover" && recorded !== "contract") {
+    throw new IllegalTransitionError(
+      `${id} cannot go to "contract" from ${recorded ? `"${recorded}"` : "nothing"}: run stage "cutover" first (and let the application run on the new column) so the change stays reversible until you contract.`,
+    );
+  }
+  if (recorded && stageIndex(wanted) < stageIndex(recorded) - 1) {
+    throw new IllegalTransitionError(`${id} can step back one stage at a time (from "${recorded}" to "${STEP_BACK[recorded]}").`);
+  }
+}
+
+const STEP_BACK: Record<Stage, Stage> = { expand: "expand", cutover: "expand", contract: "cutover" };
+
+/**
+ * Plans the migration from the catalog (read-only: this runs in `pulumi preview`). Before expand
+ * it runs the pre-flight checks; afterwards it plans from the facts frozen in the state row, so
+ * the statements stay the same from one `pulumi up` to the next.
+ */
+export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec): Promise<MigrationPlan> {
+  const t = await resolveTable(db, spec.table);
+  const names = migrationNames(t.schema, t.name, spec.column);
+  const row: MigrationRow | null = await readMigration(db, spec.stateSchema ?? t.schema, names.id);
+  checkTransition(row?.status ?? null, spec.stage, names.id);
+  const facts = row?.facts ?? (await preflight(db, spec));
+  const ctx = planContext(spec, facts);
+  const fresh = untouched(facts);
+  return {
+    id: names.id,
+    recordedStage: row?.status ?? null,
+    reversible: row?.reversible ?? true,
+    shadowColumn: names.shadowColumn,
+    statements: {
+      shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
+      mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
+      backfill: backfillStatements(ctx),
+      shadowIndexes: statementsOf(planShadowIndexes(ctx, fresh)),
+    },
+  };
+}
+
+export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec): Promise<MigrationPlan> {
+  return withConnection(conn, (db) => planMigrationWith(db, spec), "pgshift plan");
+}

@@ -1,0 +1,123 @@
+import type { ClientBase } from "pg";
+import { describeColumnType, describeType } from "./catalog/describeType";
+import { introspectTable } from "./catalog/introspect";
+import { castAlwaysSucceeds, narrowingReason } from "./conversion";
+import { ConversionFailedError, DependentObjectsError, InvalidSpecError, NarrowingChangeError, PgShiftError, UnsupportedColumnError } from "./errors";
+import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
+import type { ColumnChangeSpec } from "./spec";
+import { convertFunctionSql } from "./sql/functions";
+import { ident } from "./sql/quote";
+
+/** How many failing keys a conversion error names. */
+const FAILING_KEYS_SHOWN = 5;
+
+/**
+ * Everything that must hold before any DDL runs. Read-only (its probes run in transactions that
+ * are rolled back), so it also runs during `pulumi preview`. Returns the facts the migration
+ * is planned from.
+ */
+export async function preflight(db: ClientBase, spec: ColumnChangeSpec): Promise<MigrationFacts> {
+  const table = await introspectTable(db, spec.table, spec.column);
+  const from = await describeColumnType(db, table.qualifiedName, spec.column);
+  const to = await describeType(db, spec.toType);
+  const where = `${table.qualifiedName}.${ident(spec.column)}`;
+  if (from.formatted === to.formatted && !spec.using) {
+    throw new InvalidSpecError(`column ${where} already has type ${to.formatted}; there is nothing to change`);
+  }
+  const narrowing = narrowingReason(from, to);
+  if (narrowing && !spec.allowNarrowing) throw new NarrowingChangeError(from.formatted, to.formatted, narrowing);
+  if (table.dependents.length) {
+    throw new DependentObjectsError(
+      table.qualifiedName,
+      spec.column,
+      table.dependents,
+      "PostgreSQL cannot change the type of a column that views, rules, policies or generated columns use. Drop them (and recreate them after contract), or change them to stop using the column.",
+    );
+  }
+  if (table.referencingForeignKeys.length) {
+    throw new DependentObjectsError(
+      table.qualifiedName,
+      spec.column,
+      table.referencingForeignKeys.map((fk) => `foreign key ${ident(fk.name)} on ${fk.table}`),
+      "pgshift does not change referencing columns yet: widen the referencing columns first (each with its own ColumnTypeChange), then drop these foreign keys, run this change, and re-add them with NOT VALID + VALIDATE CONSTRAINT.",
+    );
+  }
+  const exclusion = table.constraints.find((c) => c.coversColumn && c.type === "x");
+  if (exclusion) {
+    throw new UnsupportedColumnError(`column ${where} is part of exclusion constraint ${ident(exclusion.name)}, which pgshift cannot rebuild without blocking writes`);
+  }
+  await checkRights(db, table.schema, table.qualifiedName);
+  const facts: MigrationFacts = { table, from, to };
+  await checkValues(db, planContext(spec, facts));
+  return facts;
+}
+
+async function checkRights(db: ClientBase, schema: string, qualifiedTable: string): Promise<void> {
+  const { rows } = await db.query<{ owner: boolean; create: boolean; role: string }>(
+    `SELECT pg_has_role(current_user, c.relowner, 'USAGE') AS owner, has_schema_privilege($2, 'CREATE') AS create, current_user AS role
+       FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [qualifiedTable, schema],
+  );
+  const r = rows[0];
+  if (!r.owner) throw new PgShiftError(`role ${r.role} does not own ${qualifiedTable}; pgshift needs the owner's rights (ALTER TABLE, CREATE TRIGGER). Connect as the table owner.`);
+  if (!r.create) throw new PgShiftError(`role ${r.role} lacks CREATE on schema ${ident(schema)}, needed for pgshift's trigger functions. GRANT CREATE ON SCHEMA ${ident(schema)} TO ${ident(r.role)}.`);
+}
+
+/**
+ * Converts every existing value with the same function the trigger and the backfill will use.
+ * The default cast of a widening (int -> bigint) cannot fail and is not scanned. On failure a
+ * row-by-row pass names the first failing keys.
+ */
+async function checkValues(db: ClientBase, ctx: PlanContext): Promise<void> {
+  const t = ctx.facts.table;
+  const mustScan = ctx.spec.using !== undefined || !castAlwaysSucceeds(ctx.facts.from, ctx.facts.to) || t.column.notNull;
+  const conv = "pg_temp.pgshift_probe_conv";
+  const col = ident(t.column.name);
+  const keyText = t.keyColumns.map((k) => `${ident(k.name)}::text`).join(` || ', ' || `);
+  // a non-NULL value must not become NULL; and in a NOT NULL column nothing may become NULL
+  const badResult = t.column.notNull ? `${conv}(${col}) IS NULL` : `(${conv}(${col}) IS NULL AND ${col} IS NOT NULL)`;
+  await db.query("BEGIN");
+  try {
+    try {
+      await db.query(convertFunctionSql(ctx, conv));
+    } catch (err) {
+      throw new InvalidSpecError(`the conversion to ${ctx.facts.to.formatted} does not compile: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!mustScan) return;
+    await db.query("SAVEPOINT scan");
+    let rows: { key: string }[];
+    try {
+      ({ rows } = await db.query<{ key: string }>(`SELECT ${keyText} AS key FROM ${t.qualifiedName} WHERE ${badResult} LIMIT ${FAILING_KEYS_SHOWN}`));
+    } catch (err) {
+      await db.query("ROLLBACK TO SAVEPOINT scan");
+      const failing = await failingKeys(db, ctx, conv, keyText, badResult);
+      throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, failing, err instanceof Error ? err.message : String(err));
+    }
+    if (rows.length) {
+      throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, rows.map((r) => `(${r.key})`), "the conversion gives NULL");
+    }
+  } finally {
+    await db.query("ROLLBACK").catch(() => undefined);
+  }
+}
+
+/** Row by row, each conversion in its own subtransaction; only runs once a conversion failed. */
+async function failingKeys(db: ClientBase, ctx: PlanContext, conv: string, keyText: string, badResult: string): Promise<string[]> {
+  const t = ctx.facts.table;
+  const order = t.keyColumns.map((k) => ident(k.name)).join(", ");
+  await db.query(
+    `CREATE FUNCTION pg_temp.pgshift_failing_keys(max int) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+     DECLARE r record; n int := 0; bad boolean;
+     BEGIN
+       FOR r IN SELECT ${keyText} AS key, ${ident(t.column.name)} FROM ${t.qualifiedName} ORDER BY ${order} LOOP
+         BEGIN
+           SELECT ${badResult.replaceAll(ident(t.column.name), "r." + ident(t.column.name))} INTO bad;
+         EXCEPTION WHEN OTHERS THEN bad := true;
+         END;
+         IF bad THEN n := n + 1; RETURN NEXT r.key; EXIT WHEN n >= max; END IF;
+       END LOOP;
+     END $f$`,
+  );
+  const { rows } = await db.query<{ key: string }>(`SELECT k AS key FROM pg_temp.pgshift_failing_keys($1) AS k`, [FAILING_KEYS_SHOWN]);
+  return rows.map((r) => `(${r.key})`);
+}

@@ -1,0 +1,30 @@
+import { runBackfill } from "../../backfill/run";
+import { contextOf, requireRow, withSession } from "../session";
+import type { StepHandler } from "./types";
+
+export const backfill: StepHandler = {
+  async apply(inputs, log) {
+    return withSession(inputs, log, async (s) => {
+      const row = requireRow(s, "Backfill");
+      if (row.status !== "expand") return { status: row.status, done: true };
+      const r = await runBackfill(s.db, contextOf(s, row), row.backfill, { ...s.exec, stateSchema: s.stateSchema });
+      return {
+        status: "expand",
+        done: r.checkpoint.done,
+        rowsScanned: r.checkpoint.rowsScanned,
+        rowsUpdated: r.checkpoint.rowsUpdated,
+        batches: r.batches,
+        elapsedMs: r.elapsedMs,
+      };
+    });
+  },
+  // the backfilled values live in the shadow column; ShadowColumn's delete removes them
+  async remove() {},
+  async read(props) {
+    return withSession(props, () => undefined, async (s) => {
+      if (!s.row) return null;
+      const c = s.row.backfill;
+      return { status: s.row.status, done: c?.done ?? false, rowsScanned: c?.rowsScanned ?? 0, rowsUpdated: c?.rowsUpdated ?? 0 };
+    });
+  },
+};

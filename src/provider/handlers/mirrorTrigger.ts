@@ -1,0 +1,30 @@
+import { runSteps } from "../../db/executor";
+import { planMirrorTrigger, planRemoveMirrorTrigger } from "../../plan/expand";
+import { contextOf, live, requireRow, withSession } from "../session";
+import type { StepHandler } from "./types";
+
+export const mirrorTrigger: StepHandler = {
+  async apply(inputs, log) {
+    return withSession(inputs, log, async (s) => {
+      const row = requireRow(s, "MirrorTrigger");
+      if (row.status !== "expand") return { status: row.status };
+      const stats = await runSteps(s.db, planMirrorTrigger(contextOf(s, row), await live(s)), s.exec);
+      return { status: "expand", triggers: [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger], ...stats };
+    });
+  },
+  async remove(props, log) {
+    await withSession(props, log, async (s) => {
+      if (!s.row || s.row.status !== "expand") return;
+      await runSteps(s.db, planRemoveMirrorTrigger(contextOf(s, s.row), await live(s)), s.exec);
+    });
+  },
+  async read(props) {
+    return withSession(props, () => undefined, async (s) => {
+      if (!s.row) return null;
+      if (s.row.status !== "expand") return { status: s.row.status };
+      const state = await live(s);
+      const present = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => state.triggers.includes(t));
+      return present.length === 0 ? null : { status: s.row.status, triggers: present };
+    });
+  },
+};

@@ -1,0 +1,41 @@
+import { runSteps } from "../../db/executor";
+import { deleteMigration, insertMigration } from "../../db/state";
+import { planRemoveShadowColumn, planShadowColumn } from "../../plan/expand";
+import { planContext } from "../../plan/facts";
+import { preflight } from "../../preflight";
+import { live, withSession } from "../session";
+import type { StepHandler } from "./types";
+
+export const shadowColumn: StepHandler = {
+  async apply(inputs, log) {
+    return withSession(inputs, log, async (s) => {
+      if (s.row && s.row.status !== "expand") return { status: s.row.status, shadowColumn: s.names.shadowColumn };
+      // the row is written before any DDL, so a crash after it still knows what to undo
+      const facts = s.row?.facts ?? (await preflight(s.db, s.spec));
+      if (!s.row) await insertMigration(s.db, s.stateSchema, { id: s.names.id, status: "expand", facts, spec: s.spec });
+      const ctx = planContext(s.spec, facts);
+      const stats = await runSteps(s.db, planShadowColumn(ctx, await live(s)), s.exec);
+      return { status: "expand", shadowColumn: s.names.shadowColumn, fromType: facts.from.formatted, toType: facts.to.formatted, ...stats };
+    });
+  },
+  async remove(props, log) {
+    await withSession(props, log, async (s) => {
+      if (!s.row) return;
+      if (s.row.status !== "expand") {
+        log(`pgshift: ${s.names.id} reached ${s.row.status}; the former shadow column is the real column now, nothing to drop`);
+        return;
+      }
+      await runSteps(s.db, planRemoveShadowColumn(planContext(s.spec, s.row.facts), await live(s)), s.exec);
+      await deleteMigration(s.db, s.stateSchema, s.names.id);
+    });
+  },
+  async read(props) {
+    return withSession(props, () => undefined, async (s) => {
+      if (!s.row) return null;
+      if (s.row.status !== "expand") return { status: s.row.status, shadowColumn: s.names.shadowColumn };
+      const state = await live(s);
+      if (!state.columns.includes(s.names.shadowColumn)) return null;
+      return { status: s.row.status, shadowColumn: s.names.shadowColumn, type: state.columnTypes[s.names.shadowColumn] };
+    });
+  },
+};

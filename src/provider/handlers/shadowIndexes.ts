@@ -1,0 +1,35 @@
+import { runSteps } from "../../db/executor";
+import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
+import { contextOf, live, requireRow, withSession } from "../session";
+import type { StepHandler } from "./types";
+
+export const shadowIndexes: StepHandler = {
+  async apply(inputs, log) {
+    return withSession(inputs, log, async (s) => {
+      const row = requireRow(s, "ShadowIndexes");
+      if (row.status !== "expand") return { status: row.status };
+      const ctx = contextOf(s, row);
+      const stats = await runSteps(s.db, planShadowIndexes(ctx, await live(s)), s.exec);
+      return { status: "expand", objects: shadowObjects(ctx).map((o) => o.name), ...stats };
+    });
+  },
+  async remove(props, log) {
+    await withSession(props, log, async (s) => {
+      if (!s.row || s.row.status !== "expand") return;
+      await runSteps(s.db, planRemoveShadowIndexes(contextOf(s, s.row), await live(s)), s.exec);
+    });
+  },
+  async read(props) {
+    return withSession(props, () => undefined, async (s) => {
+      if (!s.row) return null;
+      if (s.row.status !== "expand") return { status: s.row.status };
+      const state = await live(s);
+      const objects = shadowObjects(contextOf(s, s.row));
+      const missing = objects.filter((o) => !(o.kind === "index" ? state.indexes[o.name] : state.constraints[o.name])).map((o) => o.name);
+      const invalid = objects
+        .filter((o) => (o.kind === "index" ? state.indexes[o.name]?.valid === false : state.constraints[o.name]?.validated === false))
+        .map((o) => o.name);
+      return { status: s.row.status, objects: objects.map((o) => o.name), missing, invalid };
+    });
+  },
+};

@@ -1,0 +1,21 @@
+import type { ConnectionConfig } from "../db/connection";
+import type { ColumnChangeSpec } from "../spec";
+
+/** The child resources of a ColumnTypeChange, one dynamic resource each. */
+export const STEP_KINDS = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes", "cutover", "contract"] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** Inputs of every child resource. */
+export interface StepInputs {
+  kind: StepKind;
+  /** Secret. */
+  connection: ConnectionConfig;
+  spec: ColumnChangeSpec;
+  /** The SQL this step runs against the table as it was planned: what `pulumi preview` shows. */
+  statements: string[];
+}
+
+/** Outputs: the inputs plus what the step found or did. */
+export interface StepOutputs extends StepInputs {
+  result: Record<string, unknown>;
+}

@@ -1,0 +1,69 @@
+import type { Client } from "pg";
+import { resolveTable } from "../catalog/introspect";
+import { withConnection } from "../db/connection";
+import { withMigrationLock } from "../db/advisoryLock";
+import type { ExecutorOptions } from "../db/executor";
+import { readLiveState } from "../db/live";
+import { readMigration, type MigrationRow } from "../db/state";
+import { PgShiftError } from "../errors";
+import { migrationNames, type MigrationNames } from "../names";
+import { planContext, type LiveState, type PlanContext } from "../plan/facts";
+import type { ColumnChangeSpec } from "../spec";
+import type { StepInputs } from "./inputs";
+
+export type Log = (line: string) => void;
+
+/** One provider call's view of a migration: connection, names, state row, executor options. */
+export interface Session {
+  db: Client;
+  spec: ColumnChangeSpec;
+  schema: string;
+  table: string;
+  stateSchema: string;
+  names: MigrationNames;
+  row: MigrationRow | null;
+  exec: ExecutorOptions;
+  log: Log;
+}
+
+/**
+ * Connects, resolves the table, takes the migration's advisory lock and reads its state row.
+ * Every handler runs inside one.
+ */
+export async function withSession<T>(inputs: StepInputs, log: Log, fn: (s: Session) => Promise<T>): Promise<T> {
+  return withConnection(inputs.connection, async (db) => {
+    const t = await resolveTable(db, inputs.spec.table);
+    const names = migrationNames(t.schema, t.name, inputs.spec.column);
+    const stateSchema = inputs.spec.stateSchema ?? t.schema;
+    return withMigrationLock(db, names.id, async () => {
+      const row = await readMigration(db, stateSchema, names.id);
+      return fn({
+        db,
+        spec: inputs.spec,
+        schema: t.schema,
+        table: t.name,
+        stateSchema,
+        names,
+        row,
+        exec: { lock: inputs.spec.lock, table: `${t.schema}.${t.name}`, log },
+        log,
+      });
+    });
+  }, `pgshift ${inputs.kind}`);
+}
+
+/** The state row, which ShadowColumn writes first; every later step needs it. */
+export function requireRow(s: Session, kind: string): MigrationRow {
+  if (!s.row) {
+    throw new PgShiftError(`${kind}: the migration of ${s.names.id} has no state row; the ShadowColumn step has not run (or its row in ${s.stateSchema}.pgshift_migrations was deleted). Run pulumi up again.`);
+  }
+  return s.row;
+}
+
+export function contextOf(s: Session, row: MigrationRow): PlanContext {
+  return planContext(s.spec, row.facts);
+}
+
+export function live(s: Session): Promise<LiveState> {
+  return readLiveState(s.db, s.schema, s.table);
+}

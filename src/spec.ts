@@ -1,0 +1,194 @@
+import { InvalidSpecError } from "./errors";
+
+/** The three stages of a column type change; see README "Stages". */
+export const STAGES = ["expand", "cutover", "contract"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export function stageIndex(stage: Stage): number {
+  return STAGES.indexOf(stage);
+}
+
+export interface BackfillOptions {
+  /** Rows per batch to start with (each batch is one transaction). Default 5000. */
+  batchSize?: number;
+  /** Upper bound for the adaptive batch size. Default 50000. */
+  maxBatchSize?: number;
+  /** Pause between batches, in ms, to leave room for application traffic. Default 0. */
+  pauseMs?: number;
+  /** The batch size adapts so one batch takes about this long, in ms. Default 500. */
+  targetBatchMs?: number;
+  /** Pause while any replica lags more than this, in ms. Default 10000; 0 disables the check. */
+  maxReplicationLagMs?: number;
+}
+
+export interface LockPolicy {
+  /** lock_timeout for the first attempt of a statement that takes a strong lock, ms. */
+  lockTimeoutMs: number;
+  /** Attempts before giving up; the timeout doubles each attempt up to maxLockTimeoutMs. */
+  lockRetries: number;
+  /** Ceiling for the escalating lock_timeout, ms. */
+  maxLockTimeoutMs: number;
+}
+
+/** What a user writes: the arguments of ColumnTypeChange, as plain values. */
+export interface ColumnChangeInput {
+  table: string;
+  column: string;
+  toType: string;
+  stage: Stage;
+  using?: string;
+  reverseUsing?: string;
+  allowNarrowing?: boolean;
+  backfill?: BackfillOptions;
+  lockTimeoutMs?: number;
+  lockRetries?: number;
+  maxLockTimeoutMs?: number;
+  stateSchema?: string;
+}
+
+/** A validated change, every default filled in. Serializable (it is a resource input). */
+export interface ColumnChangeSpec {
+  /** As written by the user: `name`, `schema.name`, or quoted parts. */
+  table: string;
+  column: string;
+  toType: string;
+  stage: Stage;
+  /** SQL expression over the old column (by its name) giving the new value. Default: a cast. */
+  using?: string;
+  /** SQL expression over the new column (by its name) giving the old type's value. Default: a cast. */
+  reverseUsing?: string;
+  allowNarrowing: boolean;
+  backfill: Required<BackfillOptions>;
+  lock: LockPolicy;
+  /** Schema of the state table; default: the table's own schema. */
+  stateSchema?: string;
+}
+
+export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
+  batchSize: 5000,
+  maxBatchSize: 50000,
+  pauseMs: 0,
+  targetBatchMs: 500,
+  maxReplicationLagMs: 10000,
+};
+
+export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 };
+
+/** A type name as PostgreSQL's grammar accepts it, with optional modifiers and array bounds. */
+const TYPE_NAME = /^("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)(\.("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))?( [A-Za-z]+)*\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?( [A-Za-z]+)*(\[\d*\])*$/;
+
+function fail(message: string): never {
+  throw new InvalidSpecError(message);
+}
+
+function requireString(value: unknown, field: string): string {
+  if (typeof value !== "string" || value.trim() === "") fail(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
+  return value.trim();
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return requireString(value, field);
+}
+
+function positiveInt(value: unknown, field: string, fallback: number, allowZero = false): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
+    fail(`${field} must be a ${allowZero ? "non-negative" : "positive"} integer (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Splits `schema.table` / `"My Schema"."T"` into parts. Unquoted parts are folded to lower
+ * case, as PostgreSQL does; quoted parts are kept exactly.
+ */
+export function parseQualifiedName(text: string): { schema?: string; name: string } {
+  const parts: string[] = [];
+  let i = 0;
+  const s = text.trim();
+  while (i < s.length) {
+    if (s[i] === '"') {
+      let j = i + 1;
+      let part = "";
+      for (;;) {
+        if (j >= s.length) fail(`table name ${JSON.stringify(text)} has an unterminated quoted identifier`);
+        if (s[j] === '"') {
+          if (s[j + 1] === '"') {
+            part += '"';
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        part += s[j++];
+      }
+      parts.push(part);
+      i = j + 1;
+    } else {
+      let j = i;
+      while (j < s.length && s[j] !== ".") j++;
+      const part = s.slice(i, j).trim();
+      if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part)) fail(`table name ${JSON.stringify(text)} is not a valid (optionally schema-qualified) name; quote unusual names like "My Table"`);
+      parts.push(part.toLowerCase());
+      i = j;
+    }
+    if (i < s.length) {
+      if (s[i] !== ".") fail(`table name ${JSON.stringify(text)} is not a valid (optionally schema-qualified) name`);
+      i++;
+      if (i >= s.length) fail(`table name ${JSON.stringify(text)} ends with a dot`);
+    }
+  }
+  if (parts.length === 1) return { name: parts[0] };
+  if (parts.length === 2) return { schema: parts[0], name: parts[1] };
+  return fail(`table name ${JSON.stringify(text)} must be "table" or "schema.table"`);
+}
+
+/** Validates user input and fills defaults. Throws InvalidSpecError with an exact message. */
+export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
+  if (typeof input !== "object" || input === null) fail("arguments must be an object");
+  const table = requireString(input.table, "table");
+  parseQualifiedName(table);
+  const column = requireString(input.column, "column");
+  const toType = requireString(input.toType, "toType");
+  if (!TYPE_NAME.test(toType)) {
+    fail(`toType ${JSON.stringify(toType)} is not a type name (expected e.g. "bigint", "varchar(64)", "numeric(20,2)", "timestamp(3) with time zone", "app.my_enum")`);
+  }
+  const stage = input.stage;
+  if (!STAGES.includes(stage as Stage)) fail(`stage must be one of ${STAGES.map((s) => `"${s}"`).join(", ")} (got ${JSON.stringify(stage)})`);
+  const b = input.backfill ?? {};
+  if (typeof b !== "object" || b === null) fail("backfill must be an object");
+  const backfill: Required<BackfillOptions> = {
+    batchSize: positiveInt(b.batchSize, "backfill.batchSize", DEFAULT_BACKFILL.batchSize),
+    maxBatchSize: positiveInt(b.maxBatchSize, "backfill.maxBatchSize", DEFAULT_BACKFILL.maxBatchSize),
+    pauseMs: positiveInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, true),
+    targetBatchMs: positiveInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs),
+    maxReplicationLagMs: positiveInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, true),
+  };
+  if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);
+  const lock: LockPolicy = {
+    lockTimeoutMs: positiveInt(input.lockTimeoutMs, "lockTimeoutMs", DEFAULT_LOCK_POLICY.lockTimeoutMs),
+    lockRetries: positiveInt(input.lockRetries, "lockRetries", DEFAULT_LOCK_POLICY.lockRetries),
+    maxLockTimeoutMs: positiveInt(input.maxLockTimeoutMs, "maxLockTimeoutMs", DEFAULT_LOCK_POLICY.maxLockTimeoutMs),
+  };
+  if (lock.maxLockTimeoutMs < lock.lockTimeoutMs) fail(`maxLockTimeoutMs (${lock.maxLockTimeoutMs}) must be >= lockTimeoutMs (${lock.lockTimeoutMs})`);
+  const using = optionalString(input.using, "using");
+  const reverseUsing = optionalString(input.reverseUsing, "reverseUsing");
+  for (const [field, expr] of [["using", using], ["reverseUsing", reverseUsing]] as const) {
+    if (expr && /;/.test(expr.replace(/'(?:[^']|'')*'/g, ""))) fail(`${field} must be a single SQL expression (no ";")`);
+    if (expr && expr.includes("$pgshift$")) fail(`${field} must not contain the quote tag $pgshift$`);
+  }
+  if (input.allowNarrowing !== undefined && typeof input.allowNarrowing !== "boolean") fail("allowNarrowing must be a boolean");
+  return {
+    table,
+    column,
+    toType,
+    stage: stage as Stage,
+    ...(using ? { using } : {}),
+    ...(reverseUsing ? { reverseUsing } : {}),
+    allowNarrowing: input.allowNarrowing ?? false,
+    backfill,
+    lock,
+    ...(input.stateSchema ? { stateSchema: requireString(input.stateSchema, "stateSchema") } : {}),
+  };
+}

@@ -1,0 +1,51 @@
+import type { ConstraintInfo, IndexInfo, IndexKey } from "../catalog/types";
+import { ident } from "./quote";
+import { replaceColumnReferences } from "./rewrite";
+
+function keySql(key: IndexKey, column: string, shadow: string): string {
+  let sql: string;
+  let keepOpclass = true;
+  if (key.column === column) {
+    sql = ident(shadow);
+    keepOpclass = false; // the old type's operator class rarely fits the new type; use the default
+  } else if (key.column) {
+    sql = ident(key.column);
+  } else {
+    const rewritten = replaceColumnReferences(key.expression, column, shadow);
+    keepOpclass = rewritten === key.expression;
+    sql = `(${rewritten})`;
+  }
+  if (key.collation) sql += ` COLLATE ${ident(key.collation)}`;
+  if (key.opclass && keepOpclass) sql += ` ${ident(key.opclass)}`;
+  if (key.descending) sql += " DESC";
+  if (key.nullsFirst && !key.descending) sql += " NULLS FIRST";
+  if (!key.nullsFirst && key.descending) sql += " NULLS LAST";
+  return sql;
+}
+
+/**
+ * CREATE INDEX CONCURRENTLY for the copy of `index` in which the changed column is replaced by
+ * the shadow: same method, key order, sort options, INCLUDE list, uniqueness and predicate.
+ */
+export function shadowIndexSql(table: string, index: IndexInfo, column: string, shadow: string, name: string): string {
+  const keys = index.keys.map((k) => keySql(k, column, shadow)).join(", ");
+  let sql = `CREATE ${index.unique ? "UNIQUE " : ""}INDEX CONCURRENTLY ${ident(name)} ON ${table} USING ${index.method} (${keys})`;
+  if (index.include.length) sql += ` INCLUDE (${index.include.map((c) => ident(c === column ? shadow : c)).join(", ")})`;
+  if (index.nullsNotDistinct) sql += " NULLS NOT DISTINCT";
+  if (index.predicate) sql += ` WHERE ${replaceColumnReferences(index.predicate, column, shadow)}`;
+  return sql;
+}
+
+/**
+ * The definition of a CHECK or FOREIGN KEY constraint with the column replaced by the shadow,
+ * always NOT VALID (validated separately, without blocking writes).
+ */
+export function shadowConstraintDefinition(constraint: ConstraintInfo, column: string, shadow: string): string {
+  const def = constraint.definition.replace(/\s+NOT VALID$/, "");
+  if (constraint.type === "f") {
+    // only the local column list changes; the referenced side stays as it is
+    const at = def.indexOf(" REFERENCES ");
+    return `${replaceColumnReferences(def.slice(0, at), column, shadow)}${def.slice(at)} NOT VALID`;
+  }
+  return `${replaceColumnReferences(def, column, shadow)} NOT VALID`;
+}
