@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planMigration, type MigrationPlan } from "../src/planMigration";
-import { parseSpec, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
+import { parseSpec, stageIndex, withoutStage, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
 import { resolveConnection, type ConnectionArg } from "./connection";
 import { MigrationStep } from "./MigrationStep";
 
@@ -55,10 +55,22 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
   readonly statements: pulumi.Output<MigrationPlan["statements"]>;
   /** Rows the backfill scanned and updated. */
   readonly backfill: pulumi.Output<Record<string, unknown>>;
+  /** The stage the database has reached, as recorded in the state table when this program ran. */
+  readonly recordedStage: pulumi.Output<Stage | null>;
+  /**
+   * Whether cutover -> expand is still lossless. Turns false when a value written after
+   * cutover does not fit the old type (the write succeeds; the rollback is then refused).
+   */
+  readonly reversible: pulumi.Output<boolean>;
+  readonly irreversibleReason: pulumi.Output<string | null>;
   readonly shadowColumnStep: MigrationStep;
   readonly mirrorTriggerStep: MigrationStep;
   readonly backfillStep: MigrationStep;
   readonly shadowIndexesStep: MigrationStep;
+  /** Present when stage is "cutover" or "contract". */
+  readonly cutoverStep?: MigrationStep;
+  /** Present when stage is "contract". */
+  readonly contractStep?: MigrationStep;
 
   constructor(name: string, args: ColumnTypeChangeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgshift:index:ColumnTypeChange", name, {}, opts);
@@ -70,7 +82,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     // planning reads the catalog (never writes); the plan holds no secret, so unwrap it for preview
     const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s)));
     const child = (suffix: string) => `${name}-${suffix}`;
-    const common = { connection, spec };
+    const common = { connection, spec: spec.apply(withoutStage) };
     this.shadowColumnStep = new MigrationStep("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
     this.mirrorTriggerStep = new MigrationStep("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
       parent: this,
@@ -86,9 +98,32 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
       parent: this,
       dependsOn: [this.backfillStep],
     });
+    // the stage flag maps onto Pulumi's verbs: advancing creates the child, stepping back deletes it (the rollback)
+    if (stageIndex(args.stage) >= stageIndex("cutover")) {
+      this.cutoverStep = new MigrationStep("cutover", child("cutover"), { ...common, statements: plan.statements.cutover }, {
+        parent: this,
+        dependsOn: [this.shadowIndexesStep],
+      });
+    }
+    if (args.stage === "contract") {
+      this.contractStep = new MigrationStep("contract", child("contract"), { ...common, statements: plan.statements.contract }, {
+        parent: this,
+        dependsOn: [this.cutoverStep!],
+      });
+    }
     this.shadowColumn = plan.shadowColumn;
     this.statements = plan.statements;
     this.backfill = this.backfillStep.result;
-    this.registerOutputs({ shadowColumn: this.shadowColumn, statements: this.statements, backfill: this.backfill });
+    this.recordedStage = plan.recordedStage;
+    this.reversible = plan.reversible;
+    this.irreversibleReason = plan.irreversibleReason;
+    this.registerOutputs({
+      shadowColumn: this.shadowColumn,
+      statements: this.statements,
+      backfill: this.backfill,
+      recordedStage: this.recordedStage,
+      reversible: this.reversible,
+      irreversibleReason: this.irreversibleReason,
+    });
   }
 }

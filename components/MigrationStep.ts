@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionConfig } from "../src/db/connection";
 import type { StepKind } from "../src/provider/inputs";
-import type { ColumnChangeSpec } from "../src/spec";
+import type { MigrationSpec } from "../src/spec";
 import { stepProvider } from "./provider";
 
 /** Pulumi type name of each child (`pulumi-nodejs:dynamic/pgshift:<Type>`). Never rename: it is resource identity. */
@@ -16,7 +16,7 @@ export const STEP_TYPES: Record<StepKind, string> = {
 
 export interface MigrationStepArgs {
   connection: pulumi.Input<ConnectionConfig>;
-  spec: pulumi.Input<ColumnChangeSpec>;
+  spec: pulumi.Input<MigrationSpec>;
   /** The SQL the step will run, shown by `pulumi preview`. */
   statements: pulumi.Input<string[]>;
 }

@@ -38,6 +38,11 @@ export interface MigrationNames {
   /** Trigger function that keeps the old column equal to the new one after cutover. */
   reverseTriggerFunction: string;
   /**
+   * SECURITY DEFINER function the reverse trigger calls when a new value does not fit the old
+   * type: it marks the migration as no longer reversible instead of failing the write.
+   */
+  markIrreversibleFunction: string;
+  /**
    * Trigger names. BEFORE triggers fire in name order; the `zzz_` prefix makes ours fire after
    * the application's own BEFORE triggers, so the shadow sees the final value of the row.
    */
@@ -61,6 +66,7 @@ export function migrationNames(schema: string, table: string, column: string): M
     reverseConvertFunction: fn("rconv"),
     forwardTriggerFunction: fn("fwd"),
     reverseTriggerFunction: fn("rev"),
+    markIrreversibleFunction: fn("irrev"),
     forwardInsertTrigger: trg("fwd_ins"),
     forwardUpdateTrigger: trg("fwd_upd"),
     reverseInsertTrigger: trg("rev_ins"),

@@ -4,7 +4,9 @@ import { resolveTable } from "./catalog/introspect";
 import { withConnection, type ConnectionConfig } from "./db/connection";
 import { readMigration, type MigrationRow } from "./db/state";
 import { IllegalTransitionError } from "./errors";
-import { migrationNames } from "./names";
+import { migrationNames, oldIndexName } from "./names";
+import { planContract } from "./plan/contract";
+import { planCutover, planSteps } from "./plan/cutover";
 import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/expand";
 import { planContext, untouched } from "./plan/facts";
 import { statementsOf } from "./plan/step";
@@ -16,13 +18,17 @@ export interface MigrationPlan {
   id: string;
   /** The stage recorded in the state table, or null before expand first ran. */
   recordedStage: Stage | null;
+  /** False once a value written after cutover did not fit the old type (then cutover -> expand is refused). */
   reversible: boolean;
+  irreversibleReason: string | null;
   shadowColumn: string;
   statements: {
     shadowColumn: string[];
     mirrorTrigger: string[];
     backfill: string[];
     shadowIndexes: string[];
+    cutover: string[];
+    contract: string[];
   };
 }
 
@@ -56,21 +62,30 @@ const STEP_BACK: Record<Stage, Stage> = { expand: "expand", cutover: "expand", c
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec): Promise<MigrationPlan> {
   const t = await resolveTable(db, spec.table);
   const names = migrationNames(t.schema, t.name, spec.column);
-  const row: MigrationRow | null = await readMigration(db, spec.stateSchema ?? t.schema, names.id);
+  const stateSchema = spec.stateSchema ?? t.schema;
+  const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkTransition(row?.status ?? null, spec.stage, names.id);
   const facts = row?.facts ?? (await preflight(db, spec));
   const ctx = planContext(spec, facts);
   const fresh = untouched(facts);
+  // contract is planned against the table as cutover leaves it: the old column's indexes renamed
+  const afterCutover = {
+    ...fresh,
+    indexes: { ...fresh.indexes, ...Object.fromEntries(facts.table.indexes.map((i) => [oldIndexName(i.name), { valid: true }])) },
+  };
   return {
     id: names.id,
     recordedStage: row?.status ?? null,
     reversible: row?.reversible ?? true,
+    irreversibleReason: row?.irreversibleReason ?? null,
     shadowColumn: names.shadowColumn,
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
       backfill: backfillStatements(ctx),
       shadowIndexes: statementsOf(planShadowIndexes(ctx, fresh)),
+      cutover: statementsOf(planSteps(planCutover(ctx, stateSchema))),
+      contract: statementsOf(planSteps(planContract(ctx, stateSchema, afterCutover))),
     },
   };
 }

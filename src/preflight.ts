@@ -4,7 +4,7 @@ import { introspectTable } from "./catalog/introspect";
 import { castAlwaysSucceeds, narrowingReason } from "./conversion";
 import { ConversionFailedError, DependentObjectsError, InvalidSpecError, NarrowingChangeError, PgShiftError, UnsupportedColumnError } from "./errors";
 import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
-import type { ColumnChangeSpec } from "./spec";
+import type { MigrationSpec } from "./spec";
 import { convertFunctionSql } from "./sql/functions";
 import { ident } from "./sql/quote";
 
@@ -16,7 +16,7 @@ const FAILING_KEYS_SHOWN = 5;
  * are rolled back), so it also runs during `pulumi preview`. Returns the facts the migration
  * is planned from.
  */
-export async function preflight(db: ClientBase, spec: ColumnChangeSpec): Promise<MigrationFacts> {
+export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<MigrationFacts> {
   const table = await introspectTable(db, spec.table, spec.column);
   const from = await describeColumnType(db, table.qualifiedName, spec.column);
   const to = await describeType(db, spec.toType);

@@ -64,6 +64,17 @@ export interface ColumnChangeSpec {
   stateSchema?: string;
 }
 
+/**
+ * The spec without its stage: what the child resources get. The stage decides which children
+ * exist; keeping it out of their inputs means promoting a stage does not touch the others.
+ */
+export type MigrationSpec = Omit<ColumnChangeSpec, "stage">;
+
+export function withoutStage(spec: ColumnChangeSpec): MigrationSpec {
+  const { stage: _stage, ...rest } = spec;
+  return rest;
+}
+
 export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
   batchSize: 5000,
   maxBatchSize: 50000,

@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
 import type { MigrationFacts } from "../plan/facts";
-import type { ColumnChangeSpec, Stage } from "../spec";
+import type { MigrationSpec, Stage } from "../spec";
 import { qualified } from "../sql/quote";
 
 /**
@@ -26,7 +26,7 @@ export interface MigrationRow {
   /** The furthest stage applied: expand, cutover or contract. */
   status: Stage;
   facts: MigrationFacts;
-  spec: ColumnChangeSpec;
+  spec: MigrationSpec;
   backfill: BackfillCheckpoint | null;
   reversible: boolean;
   irreversibleReason: string | null;

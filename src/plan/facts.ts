@@ -1,7 +1,7 @@
 import type { TableSnapshot } from "../catalog/types";
 import type { TypeDescription } from "../conversion";
 import { migrationNames, type MigrationNames } from "../names";
-import type { ColumnChangeSpec } from "../spec";
+import type { MigrationSpec } from "../spec";
 
 /**
  * The facts a migration is planned from, frozen when expand starts (stored in the state table)
@@ -15,12 +15,12 @@ export interface MigrationFacts {
 
 /** Everything a plan function needs. Pure data. */
 export interface PlanContext {
-  spec: ColumnChangeSpec;
+  spec: MigrationSpec;
   facts: MigrationFacts;
   names: MigrationNames;
 }
 
-export function planContext(spec: ColumnChangeSpec, facts: MigrationFacts): PlanContext {
+export function planContext(spec: MigrationSpec, facts: MigrationFacts): PlanContext {
   return { spec, facts, names: migrationNames(facts.table.schema, facts.table.name, facts.table.column.name) };
 }
 

@@ -28,7 +28,7 @@ export async function check(_olds: Partial<StepInputs>, news: StepInputs): Promi
   if (!STEP_KINDS.includes(news.kind)) failures.push({ property: "kind", reason: `unknown step kind ${JSON.stringify(news.kind)}` });
   try {
     // the spec may contain unknowns during preview; it was already validated by the component
-    if (typeof news.spec === "object" && news.spec !== null) parseSpec(news.spec);
+    if (typeof news.spec === "object" && news.spec !== null) parseSpec({ ...news.spec, stage: "expand" });
   } catch (err) {
     failures.push({ property: "spec", reason: asError(err).message });
   }

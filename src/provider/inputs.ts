@@ -1,5 +1,5 @@
 import type { ConnectionConfig } from "../db/connection";
-import type { ColumnChangeSpec } from "../spec";
+import type { MigrationSpec } from "../spec";
 
 /** The child resources of a ColumnTypeChange, one dynamic resource each. */
 export const STEP_KINDS = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes", "cutover", "contract"] as const;
@@ -10,7 +10,7 @@ export interface StepInputs {
   kind: StepKind;
   /** Secret. */
   connection: ConnectionConfig;
-  spec: ColumnChangeSpec;
+  spec: MigrationSpec;
   /** The SQL this step runs against the table as it was planned: what `pulumi preview` shows. */
   statements: string[];
 }

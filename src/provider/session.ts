@@ -8,7 +8,7 @@ import { readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
 import { migrationNames, type MigrationNames } from "../names";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
-import type { ColumnChangeSpec } from "../spec";
+import type { MigrationSpec } from "../spec";
 import type { StepInputs } from "./inputs";
 
 export type Log = (line: string) => void;
@@ -16,7 +16,7 @@ export type Log = (line: string) => void;
 /** One provider call's view of a migration: connection, names, state row, executor options. */
 export interface Session {
   db: Client;
-  spec: ColumnChangeSpec;
+  spec: MigrationSpec;
   schema: string;
   table: string;
   stateSchema: string;

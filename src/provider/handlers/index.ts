@@ -1,5 +1,7 @@
 import type { StepKind } from "../inputs";
 import { backfill } from "./backfill";
+import { contract } from "./contract";
+import { cutover } from "./cutover";
 import { mirrorTrigger } from "./mirrorTrigger";
 import { shadowColumn } from "./shadowColumn";
 import { shadowIndexes } from "./shadowIndexes";
@@ -10,6 +12,6 @@ export const handlers: Record<StepKind, StepHandler> = {
   "mirror-trigger": mirrorTrigger,
   backfill,
   "shadow-indexes": shadowIndexes,
-  cutover: shadowColumn,
-  contract: shadowColumn,
+  cutover,
+  contract,
 };

@@ -1,0 +1,37 @@
+import { stateTableName } from "../db/state";
+import { oldIndexName } from "../names";
+import { dropFunctionSql, dropTriggerSql } from "../sql/functions";
+import { ident, literal } from "../sql/quote";
+import type { SwapPlan } from "./cutover";
+import type { LiveState, PlanContext } from "./facts";
+import { alone, transaction, type Step } from "./step";
+
+/**
+ * Contract: the old column goes. Its indexes are dropped CONCURRENTLY first (dropping them
+ * with the column would hold ACCESS EXCLUSIVE while each index file is unlinked), then one
+ * short transaction drops the reverse triggers and the column; pgshift's functions last.
+ */
+export function planContract(ctx: PlanContext, stateSchema: string, live: LiveState): SwapPlan {
+  const t = ctx.facts.table;
+  const n = ctx.names;
+  const before: Step[] = t.indexes
+    .filter((i) => i.coversColumn && !i.constraint && live.indexes[oldIndexName(i.name)])
+    .map((i) => alone(`drop the old column's index ${oldIndexName(i.name)}`, `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(oldIndexName(i.name))}`));
+  const swap = transaction(
+    "drop the old column (contract)",
+    `LOCK TABLE ${t.qualifiedName} IN ACCESS EXCLUSIVE MODE`,
+    dropTriggerSql(ctx, n.reverseInsertTrigger),
+    dropTriggerSql(ctx, n.reverseUpdateTrigger),
+    `ALTER TABLE ${t.qualifiedName} DROP COLUMN IF EXISTS ${ident(n.oldColumn)}`,
+    `UPDATE ${stateTableName(stateSchema)} SET status = 'contract', updated_at = now() WHERE id = ${literal(n.id)}`,
+  );
+  const after = [
+    transaction(
+      "drop pgshift's functions",
+      ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.forwardTriggerFunction, n.reverseConvertFunction, n.convertFunction].map((f) =>
+        dropFunctionSql(ctx, f),
+      ),
+    ),
+  ];
+  return { before, swap, after };
+}

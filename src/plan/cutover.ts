@@ -1,0 +1,176 @@
+import type { IndexInfo } from "../catalog/types";
+import { INTEGER_TYPES } from "../conversion";
+import { stateTableName } from "../db/state";
+import { oldIndexName, shadowIndexName } from "../names";
+import { dropTriggerSql, reverseConvertFunctionSql, forwardTriggersSql } from "../sql/functions";
+import { moveIdentitySql } from "../sql/identity";
+import { shadowIndexSql } from "../sql/indexes";
+import { ident, literal } from "../sql/quote";
+import { markIrreversibleSql, reverseTriggerFunctionSql, reverseTriggersSql } from "../sql/reverse";
+import { shadowObjects } from "./expand";
+import type { LiveState, PlanContext } from "./facts";
+import { alone, transaction, type Step } from "./step";
+
+/**
+ * Cutover and its inverse. Each is: steps that take no strong lock (run first), one short
+ * swap transaction under lock_timeout with retries, and steps after it.
+ */
+export interface SwapPlan {
+  before: Step[];
+  swap: Step;
+  after: Step[];
+}
+
+export function planSteps(plan: SwapPlan): Step[] {
+  return [...plan.before, plan.swap, ...plan.after];
+}
+
+/** Indexes that back a PRIMARY KEY or UNIQUE constraint on the column: swapped with ADD CONSTRAINT ... USING INDEX. */
+function constraintIndexes(ctx: PlanContext): IndexInfo[] {
+  return ctx.facts.table.indexes.filter((i) => i.coversColumn && i.constraint);
+}
+
+function plainIndexes(ctx: PlanContext): IndexInfo[] {
+  return ctx.facts.table.indexes.filter((i) => i.coversColumn && !i.constraint);
+}
+
+function constraintKind(index: IndexInfo): string {
+  return index.primary ? "PRIMARY KEY" : "UNIQUE";
+}
+
+/** The owned (serial) sequence grows with the column: ALTER SEQUENCE ... AS the new integer type. */
+function sequenceRetype(ctx: PlanContext, typeName: string, formatted: string): string[] {
+  const seq = ctx.facts.table.ownedSequence;
+  if (!seq || ctx.facts.table.column.identity || !INTEGER_TYPES.includes(typeName)) return [];
+  return [`ALTER SEQUENCE ${seq.qualifiedName} AS ${formatted}`];
+}
+
+export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
+  const t = ctx.facts.table;
+  const tq = t.qualifiedName;
+  const n = ctx.names;
+  const col = t.column;
+  const objects = shadowObjects(ctx);
+  const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
+  const sql: string[] = [
+    `LOCK TABLE ${tq} IN ACCESS EXCLUSIVE MODE`,
+    dropTriggerSql(ctx, n.forwardInsertTrigger),
+    dropTriggerSql(ctx, n.forwardUpdateTrigger),
+  ];
+  if (t.ownedSequence && !col.identity) {
+    sql.push(`ALTER SEQUENCE ${t.ownedSequence.qualifiedName} OWNED BY ${tq}.${ident(n.shadowColumn)}`);
+    sql.push(...sequenceRetype(ctx, ctx.facts.to.typeName, ctx.facts.to.formatted));
+  }
+  if (col.default !== null && !col.identity) sql.push(alter(`ALTER COLUMN ${ident(col.name)} DROP DEFAULT`));
+  if (col.notNull) {
+    // PostgreSQL 12+ skips the table scan: the validated CHECK (shadow IS NOT NULL) proves it
+    sql.push(alter(`ALTER COLUMN ${ident(n.shadowColumn)} SET NOT NULL`), alter(`DROP CONSTRAINT ${ident(n.notNullCheck)}`));
+  }
+  for (const index of constraintIndexes(ctx)) {
+    sql.push(alter(`DROP CONSTRAINT ${ident(index.constraint!)}`));
+    sql.push(alter(`ADD CONSTRAINT ${ident(index.constraint!)} ${constraintKind(index)} USING INDEX ${ident(shadowIndexName(index.name))}`));
+  }
+  if (col.notNull && !col.identity) {
+    // (after the PRIMARY KEY moved away) the old column is filled by the reverse trigger,
+    // which writes NULL for a value that does not fit
+    sql.push(alter(`ALTER COLUMN ${ident(col.name)} DROP NOT NULL`));
+  }
+  for (const index of plainIndexes(ctx)) {
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(index.name)} RENAME TO ${ident(oldIndexName(index.name))}`);
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(shadowIndexName(index.name))} RENAME TO ${ident(index.name)}`);
+  }
+  for (const obj of objects.filter((o) => o.kind === "check" || o.kind === "foreign key")) {
+    sql.push(alter(`RENAME CONSTRAINT ${ident(obj.original)} TO ${ident(oldIndexName(obj.original))}`));
+    sql.push(alter(`RENAME CONSTRAINT ${ident(obj.name)} TO ${ident(obj.original)}`));
+  }
+  sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.oldColumn)}`));
+  sql.push(alter(`RENAME COLUMN ${ident(n.shadowColumn)} TO ${ident(col.name)}`));
+  if (col.default !== null && !col.identity) sql.push(alter(`ALTER COLUMN ${ident(col.name)} SET DEFAULT ${col.default}`));
+  if (col.identity) {
+    sql.push(moveIdentitySql(tq, n.oldColumn, col.name, col.identity, ctx.facts.from.typeName));
+    // DROP IDENTITY keeps NOT NULL; the old column must accept the reverse trigger's NULLs
+    sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} DROP NOT NULL`));
+  }
+  if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(col.name)} IS ${literal(col.comment)}`);
+  sql.push(...reverseTriggersSql(ctx));
+  sql.push(`UPDATE ${stateTableName(stateSchema)} SET status = 'cutover', updated_at = now() WHERE id = ${literal(n.id)}`);
+  return {
+    before: [
+      transaction(
+        "create the reverse conversion and trigger functions",
+        reverseConvertFunctionSql(ctx),
+        markIrreversibleSql(ctx, stateSchema),
+        reverseTriggerFunctionSql(ctx),
+      ),
+    ],
+    swap: transaction("swap the columns (cutover)", ...sql),
+    after: [alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
+  };
+}
+
+/**
+ * Cutover -> expand. Before the swap, the old column gets back what cutover took from it
+ * (unique indexes for its PRIMARY KEY / UNIQUE constraints, a validated NOT NULL check),
+ * built without blocking writes; after it, the shadow's copies that the swap consumed are
+ * rebuilt by the expand plan (see handlers/cutover.ts).
+ */
+export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveState): SwapPlan {
+  const t = ctx.facts.table;
+  const tq = t.qualifiedName;
+  const n = ctx.names;
+  const col = t.column;
+  const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
+  const before: Step[] = [];
+  for (const index of constraintIndexes(ctx)) {
+    const name = oldIndexName(index.name);
+    const existing = live.indexes[name];
+    const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(name)}`;
+    if (existing && !existing.valid) before.push(alone(`drop the invalid leftover index ${name}`, drop));
+    if (!existing || !existing.valid) {
+      before.push(alone(`build index ${name} on the old column (for ${index.constraint})`, shadowIndexSql(tq, index, col.name, n.oldColumn, name), [drop]));
+    }
+  }
+  if (col.notNull) {
+    const existing = live.constraints[n.notNullCheck];
+    if (!existing) before.push(transaction(`add ${n.notNullCheck} (NOT VALID)`, alter(`ADD CONSTRAINT ${ident(n.notNullCheck)} CHECK (${ident(n.oldColumn)} IS NOT NULL) NOT VALID`)));
+    if (!existing || !existing.validated) before.push(alone(`validate ${n.notNullCheck}`, alter(`VALIDATE CONSTRAINT ${ident(n.notNullCheck)}`)));
+  }
+  const sql: string[] = [
+    `LOCK TABLE ${tq} IN ACCESS EXCLUSIVE MODE`,
+    dropTriggerSql(ctx, n.reverseInsertTrigger),
+    dropTriggerSql(ctx, n.reverseUpdateTrigger),
+  ];
+  if (col.notNull) sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} SET NOT NULL`), alter(`DROP CONSTRAINT ${ident(n.notNullCheck)}`));
+  if (col.identity) sql.push(moveIdentitySql(tq, col.name, n.oldColumn, col.identity, ctx.facts.to.typeName));
+  if (t.ownedSequence && !col.identity) {
+    sql.push(`ALTER SEQUENCE ${t.ownedSequence.qualifiedName} OWNED BY ${tq}.${ident(n.oldColumn)}`);
+    if (sequenceRetype(ctx, ctx.facts.to.typeName, "x").length) sql.push(`ALTER SEQUENCE ${t.ownedSequence.qualifiedName} AS ${t.ownedSequence.dataType}`);
+  }
+  if (col.default !== null && !col.identity) {
+    sql.push(alter(`ALTER COLUMN ${ident(col.name)} DROP DEFAULT`), alter(`ALTER COLUMN ${ident(n.oldColumn)} SET DEFAULT ${col.default}`));
+  }
+  for (const index of constraintIndexes(ctx)) {
+    sql.push(alter(`DROP CONSTRAINT ${ident(index.constraint!)}`));
+    sql.push(alter(`ADD CONSTRAINT ${ident(index.constraint!)} ${constraintKind(index)} USING INDEX ${ident(oldIndexName(index.name))}`));
+  }
+  // the shadow is nullable in expand (its NOT NULL is the CHECK that planShadowIndexes re-adds)
+  if (col.notNull) sql.push(alter(`ALTER COLUMN ${ident(col.name)} DROP NOT NULL`));
+  for (const index of plainIndexes(ctx)) {
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(index.name)} RENAME TO ${ident(shadowIndexName(index.name))}`);
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(oldIndexName(index.name))} RENAME TO ${ident(index.name)}`);
+  }
+  for (const obj of shadowObjects(ctx).filter((o) => o.kind === "check" || o.kind === "foreign key")) {
+    sql.push(alter(`RENAME CONSTRAINT ${ident(obj.original)} TO ${ident(obj.name)}`));
+    sql.push(alter(`RENAME CONSTRAINT ${ident(oldIndexName(obj.original))} TO ${ident(obj.original)}`));
+  }
+  sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.shadowColumn)}`));
+  sql.push(alter(`RENAME COLUMN ${ident(n.oldColumn)} TO ${ident(col.name)}`));
+  if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(n.shadowColumn)} IS NULL`);
+  sql.push(...forwardTriggersSql(ctx));
+  sql.push(`UPDATE ${stateTableName(stateSchema)} SET status = 'expand', updated_at = now() WHERE id = ${literal(n.id)}`);
+  return {
+    before,
+    swap: transaction("swap the columns back (rollback of cutover)", ...sql),
+    after: [alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
+  };
+}

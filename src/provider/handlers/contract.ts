@@ -1,0 +1,33 @@
+import { runStep, runSteps } from "../../db/executor";
+import { IllegalTransitionError } from "../../errors";
+import { planContract } from "../../plan/contract";
+import { contextOf, live, requireRow, withSession } from "../session";
+import type { StepHandler } from "./types";
+
+export const contract: StepHandler = {
+  async apply(inputs, log) {
+    return withSession(inputs, log, async (s) => {
+      const row = requireRow(s, "Contract");
+      if (row.status === "contract") return { status: "contract" };
+      if (row.status !== "cutover") {
+        throw new IllegalTransitionError(`contract of ${s.names.id} refused: the migration is at "${row.status}"; run stage "cutover" first`);
+      }
+      const plan = planContract(contextOf(s, row), s.stateSchema, await live(s));
+      const stats = await runSteps(s.db, plan.before, s.exec);
+      log(`pgshift: ${plan.swap.description}`);
+      await runStep(s.db, plan.swap, s.exec, stats);
+      await runSteps(s.db, plan.after, s.exec);
+      return { status: "contract", ...stats };
+    });
+  },
+  async remove(props, log) {
+    // a contracted change is finished: removing the component (or destroying the stack)
+    // leaves the database as it is. Stepping back from contract is refused at preview.
+    await withSession(props, log, async (s) => {
+      if (s.row?.status === "contract") log(`pgshift: ${s.names.id} is contracted; nothing to undo`);
+    });
+  },
+  async read(props) {
+    return withSession(props, () => undefined, async (s) => (s.row?.status === "contract" ? { status: "contract" } : null));
+  },
+};

@@ -1,0 +1,108 @@
+import type { Client } from "pg";
+import { mismatchCountSql } from "../../backfill/sql";
+import { runStep, runSteps } from "../../db/executor";
+import { NotReversibleError, ShadowIncompleteError } from "../../errors";
+import { planCutover, planRollback } from "../../plan/cutover";
+import { planShadowIndexes, shadowObjects } from "../../plan/expand";
+import type { PlanContext } from "../../plan/facts";
+import { reverseConvertFunctionName } from "../../sql/functions";
+import { ident } from "../../sql/quote";
+import { contextOf, live, requireRow, withSession, type Session } from "../session";
+import type { StepHandler } from "./types";
+
+const SAMPLE_KEYS = 5;
+
+async function sampleKeys(db: Client, ctx: PlanContext, where: string): Promise<string> {
+  const t = ctx.facts.table;
+  const key = t.keyColumns.map((k) => `${ident(k.name)}::text`).join(` || ', ' || `);
+  const { rows } = await db.query<{ key: string }>(`SELECT ${key} AS key FROM ${t.qualifiedName} WHERE ${where} LIMIT ${SAMPLE_KEYS}`);
+  return rows.map((r) => `(${r.key})`).join(", ");
+}
+
+/** Refuses the cutover unless the backfill finished, every shadow value is right and every copy is built. */
+async function verifyShadow(s: Session, ctx: PlanContext): Promise<void> {
+  const row = s.row!;
+  if (!row.backfill?.done) {
+    throw new ShadowIncompleteError(`cutover of ${s.names.id} refused: the backfill has not finished (run pulumi up with stage "expand" until it completes)`);
+  }
+  const { rows } = await s.db.query<{ n: string }>(mismatchCountSql(ctx));
+  const mismatches = Number(rows[0].n);
+  if (mismatches > 0) {
+    const t = ctx.facts.table;
+    const keys = await sampleKeys(s.db, ctx, `${ident(s.names.shadowColumn)} IS DISTINCT FROM ${ident(s.schema)}.${ident(s.names.convertFunction)}(${ident(t.column.name)})`);
+    throw new ShadowIncompleteError(
+      `cutover of ${s.names.id} refused: ${mismatches} row(s) have a shadow value that differs from the converted column (keys ${keys}). ` +
+        `Was the mirror trigger disabled? Run pulumi up with stage "expand" (the backfill re-checks) and try again.`,
+    );
+  }
+  const state = await live(s);
+  const notReady = shadowObjects(ctx).filter((o) =>
+    o.kind === "index" ? !state.indexes[o.name]?.valid : !state.constraints[o.name]?.validated,
+  );
+  if (notReady.length) {
+    throw new ShadowIncompleteError(`cutover of ${s.names.id} refused: these copies are missing or not valid yet: ${notReady.map((o) => o.name).join(", ")} (run pulumi up with stage "expand")`);
+  }
+}
+
+/** Refuses the rollback unless every value written since cutover survived the trip back. */
+async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
+  const row = s.row!;
+  const how = `Keep stage "cutover" (the new column is complete and in use) and go on to "contract" when ready.`;
+  if (!row.reversible) {
+    throw new NotReversibleError(`${s.names.id} can no longer go back to expand: ${row.irreversibleReason ?? "a value written after cutover does not fit the old type"}. ${how}`);
+  }
+  const t = ctx.facts.table;
+  const differs = `${ident(s.names.oldColumn)} IS DISTINCT FROM ${reverseConvertFunctionName(ctx)}(${ident(t.column.name)})`;
+  let keys: string;
+  try {
+    keys = await sampleKeys(s.db, ctx, differs);
+  } catch (err) {
+    throw new NotReversibleError(`${s.names.id} can no longer go back to expand: converting the new values back fails (${err instanceof Error ? err.message : String(err)}). ${how}`);
+  }
+  if (keys) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: the old column differs for keys ${keys}. ${how}`);
+  const seq = t.ownedSequence;
+  if (seq && !t.column.identity) {
+    const { rows } = await s.db.query<{ ok: boolean }>(
+      `SELECT last_value <= (SELECT max(v) FROM (VALUES (32767::bigint, 'smallint'), (2147483647, 'integer'), (9223372036854775807, 'bigint')) b(v, t) WHERE t = $1) AS ok FROM ${seq.qualifiedName}`,
+      [seq.dataType],
+    );
+    if (rows[0] && !rows[0].ok) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: sequence ${seq.qualifiedName} is past the range of ${seq.dataType}. ${how}`);
+  }
+}
+
+export const cutover: StepHandler = {
+  async apply(inputs, log) {
+    return withSession(inputs, log, async (s) => {
+      const row = requireRow(s, "Cutover");
+      if (row.status !== "expand") return { status: row.status, reversible: row.reversible };
+      const ctx = contextOf(s, row);
+      await verifyShadow(s, ctx);
+      const plan = planCutover(ctx, s.stateSchema);
+      const stats = await runSteps(s.db, plan.before, s.exec);
+      log(`pgshift: ${plan.swap.description}`);
+      await runStep(s.db, plan.swap, s.exec, stats);
+      const after = await runSteps(s.db, plan.after, s.exec);
+      return { status: "cutover", reversible: true, statements: stats.statements + after.statements, lockRetries: stats.lockRetries + after.lockRetries };
+    });
+  },
+  async remove(props, log) {
+    await withSession(props, log, async (s) => {
+      if (!s.row || s.row.status !== "cutover") return;
+      const ctx = contextOf(s, s.row);
+      await verifyReversible(s, ctx);
+      const plan = planRollback(ctx, s.stateSchema, await live(s));
+      await runSteps(s.db, plan.before, s.exec);
+      log(`pgshift: ${plan.swap.description}`);
+      await runStep(s.db, plan.swap, s.exec);
+      // the swap handed the shadow's constraint indexes and NOT NULL check back to the old column: rebuild them
+      await runSteps(s.db, [...planShadowIndexes(ctx, await live(s)), ...plan.after], s.exec);
+    });
+  },
+  async read(props) {
+    return withSession(props, () => undefined, async (s) => {
+      if (!s.row) return null;
+      if (s.row.status === "expand") return null;
+      return { status: s.row.status, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason };
+    });
+  },
+};
