@@ -1,0 +1,131 @@
+/**
+ * Hand-built catalog facts for unit tests: what introspectTable / describeType would read for
+ *
+ *   CREATE TABLE public.contentcuration_file (
+ *     id        serial PRIMARY KEY,
+ *     checksum  text NOT NULL,
+ *     file_size integer
+ *   );
+ *   CREATE INDEX contentcuration_file_checksum_file_size_idx ON contentcuration_file (checksum, file_size);
+ *   CREATE INDEX contentcuration_file_large_idx ON contentcuration_file (checksum) WHERE file_size > 1000000;
+ *
+ * and the change file_size integer -> bigint. Strings are as PostgreSQL 15 deparses them.
+ */
+import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "../../../src/catalog/types";
+import type { TypeDescription } from "../../../src/conversion";
+import type { LiveState, MigrationFacts, PlanContext } from "../../../src/plan/facts";
+import { planContext } from "../../../src/plan/facts";
+import { parseSpec, type ColumnChangeInput } from "../../../src/spec";
+
+export const INT4: TypeDescription = { formatted: "integer", typeName: "int4", typmod: -1 };
+export const INT8: TypeDescription = { formatted: "bigint", typeName: "int8", typmod: -1 };
+
+/** A plain (column) index key with default opclass, collation and sort order. */
+export function key(column: string, extra: Partial<IndexKey> = {}): IndexKey {
+  return { column, expression: column, opclass: null, collation: null, descending: false, nullsFirst: false, ...extra };
+}
+
+/** An expression index key, as pg_get_indexdef(indexrelid, k, true) prints it. */
+export function exprKey(expression: string, extra: Partial<IndexKey> = {}): IndexKey {
+  return { column: null, expression, opclass: null, collation: null, descending: false, nullsFirst: false, ...extra };
+}
+
+/** A valid, non-unique btree index with no INCLUDE list or predicate, unless overridden. */
+export function index(name: string, keys: IndexKey[], extra: Partial<IndexInfo> = {}): IndexInfo {
+  return {
+    name,
+    method: "btree",
+    unique: false,
+    primary: false,
+    constraint: null,
+    keys,
+    include: [],
+    predicate: null,
+    valid: true,
+    nullsNotDistinct: false,
+    definition: `CREATE INDEX ${name} ON public.contentcuration_file USING btree (...)`,
+    coversColumn: true,
+    ...extra,
+  };
+}
+
+function column(name: string, attnum: number, type: string, typeName: string, extra: Partial<ColumnInfo> = {}): ColumnInfo {
+  return { name, attnum, type, typeName, notNull: false, default: null, identity: "", generated: "", collation: null, comment: null, ...extra };
+}
+
+export const PKEY = "contentcuration_file_pkey";
+export const COMPOSITE_INDEX = "contentcuration_file_checksum_file_size_idx";
+export const PARTIAL_INDEX = "contentcuration_file_large_idx";
+
+export interface FileFactsOptions {
+  /** file_size is NOT NULL (the shadow then needs a CHECK (shadow IS NOT NULL)). */
+  notNull?: boolean;
+  /** Extra constraints on the table (CHECK / FOREIGN KEY ...). */
+  constraints?: ConstraintInfo[];
+  /** Replace the backfill key (default: id integer). */
+  keyColumns?: { name: string; type: string }[];
+}
+
+/** The MigrationFacts of contentcuration_file.file_size integer -> bigint. A fresh object each call. */
+export function fileFacts(opts: FileFactsOptions = {}): MigrationFacts {
+  const fileSize = column("file_size", 3, "integer", "int4", { notNull: opts.notNull ?? false });
+  const columns = [
+    column("id", 1, "integer", "int4", { notNull: true, default: "nextval('contentcuration_file_id_seq'::regclass)" }),
+    column("checksum", 2, "text", "text", { notNull: true }),
+    fileSize,
+  ];
+  const table: TableSnapshot = {
+    schema: "public",
+    name: "contentcuration_file",
+    qualifiedName: '"public"."contentcuration_file"',
+    columns,
+    column: fileSize,
+    keyColumns: opts.keyColumns ?? [{ name: "id", type: "integer" }],
+    indexes: [
+      index(COMPOSITE_INDEX, [key("checksum"), key("file_size")]),
+      index(PARTIAL_INDEX, [key("checksum")], { predicate: "(file_size > 1000000)" }),
+      index(PKEY, [key("id")], { unique: true, primary: true, constraint: PKEY, coversColumn: false }),
+    ],
+    constraints: [
+      { name: PKEY, type: "p", definition: "PRIMARY KEY (id)", columns: ["id"], validated: true, coversColumn: false },
+      ...(opts.constraints ?? []),
+    ],
+    referencingForeignKeys: [],
+    dependents: [],
+    ownedSequence: null,
+    triggers: [],
+  };
+  return { table, from: INT4, to: INT8 };
+}
+
+/** parseSpec of the change, with overrides (e.g. `using`). */
+export function fileSpec(extra: Partial<ColumnChangeInput> = {}) {
+  return parseSpec({ table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand", ...extra });
+}
+
+export function fileContext(opts: FileFactsOptions = {}, spec: Partial<ColumnChangeInput> = {}): PlanContext {
+  return planContext(fileSpec(spec), fileFacts(opts));
+}
+
+/**
+ * The live state after a complete expand: every object pgshift creates for `ctx` exists and is
+ * valid / validated.
+ */
+export function expandedLive(ctx: PlanContext, base: LiveState): LiveState {
+  const n = ctx.names;
+  const indexes = { ...base.indexes };
+  const constraints = { ...base.constraints };
+  for (const i of ctx.facts.table.indexes.filter((i) => i.coversColumn)) indexes[`${i.name}__pgshift`] = { valid: true };
+  for (const c of ctx.facts.table.constraints.filter((c) => c.coversColumn && (c.type === "c" || c.type === "f"))) {
+    constraints[`${c.name}__pgshift`] = { validated: true, type: c.type };
+  }
+  if (ctx.facts.table.column.notNull) constraints[n.notNullCheck] = { validated: true, type: "c" };
+  return {
+    columns: [...base.columns, n.shadowColumn],
+    columnTypes: { [n.shadowColumn]: ctx.facts.to.formatted },
+    functions: [n.convertFunction, n.forwardTriggerFunction],
+    triggers: [n.forwardInsertTrigger, n.forwardUpdateTrigger],
+    indexes,
+    constraints,
+  };
+}
