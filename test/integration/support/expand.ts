@@ -84,8 +84,8 @@ export async function pgshiftLeftovers(c: Client): Promise<PgshiftLeftovers> {
     ),
     triggers: await q(`SELECT tgname AS n FROM pg_trigger WHERE tgname LIKE '%pgshift%' ORDER BY 1`),
     columns: await q(`SELECT attrelid::regclass::text || '.' || attname AS n FROM pg_attribute WHERE attname LIKE '%pgshift%' AND NOT attisdropped ORDER BY 1`),
-    relations: await q(`SELECT oid::regclass::text AS n FROM pg_class WHERE relname LIKE '%pgshift%' AND relname <> 'pgshift_migrations' ORDER BY 1`),
-    constraints: await q(`SELECT conname AS n FROM pg_constraint WHERE conname LIKE '%pgshift%' ORDER BY 1`),
+    relations: await q(`SELECT oid::regclass::text AS n FROM pg_class WHERE relname LIKE '%pgshift%' AND relname NOT LIKE 'pgshift\\_migrations%' ORDER BY 1`),
+    constraints: await q(`SELECT conname AS n FROM pg_constraint WHERE conname LIKE '%pgshift%' AND conrelid <> coalesce(to_regclass('pgshift_migrations'), 0) ORDER BY 1`),
   };
 }
 
