@@ -29,6 +29,4 @@ module.exports = {
     // keep CI waiting; the root afterAll hook has already stopped the server by then.
     exit: true,
     forbidOnly: Boolean(process.env.CI),
-    // Plain text in CI logs and pipes (CI=true would otherwise switch colors on).
-    color: Boolean(process.stdout.isTTY),
 };
