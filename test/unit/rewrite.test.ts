@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { replaceColumnReferences } from "../../src/sql/rewrite";
+
+/** Expressions as pg_get_expr / pg_get_indexdef deparse them. */
+const cases: { name: string; sql: string; from?: string; to?: string; expected: string }[] = [
+  { name: "a bare reference", sql: "(file_size > 1000000)", expected: '("file_size__pgshift_new" > 1000000)' },
+  { name: "a quoted reference", sql: '("file_size" > 0)', expected: '("file_size__pgshift_new" > 0)' },
+  { name: "every reference", sql: "((file_size > 0) AND (file_size < 10))", expected: '(("file_size__pgshift_new" > 0) AND ("file_size__pgshift_new" < 10))' },
+  { name: "references next to operators, without spaces", sql: "file_size+1=-file_size", expected: '"file_size__pgshift_new"+1=-"file_size__pgshift_new"' },
+  { name: "the whole text", sql: "file_size", expected: '"file_size__pgshift_new"' },
+  { name: "a reference before a cast", sql: "(file_size)::bigint", expected: '("file_size__pgshift_new")::bigint' },
+  { name: "a reference before a cast, no parentheses", sql: "file_size::text", expected: '"file_size__pgshift_new"::text' },
+  { name: "unquoted upper case (the same identifier)", sql: "(FILE_SIZE > 0)", expected: '("file_size__pgshift_new" > 0)' },
+  { name: "unquoted mixed case", sql: "(File_Size > 0)", expected: '("file_size__pgshift_new" > 0)' },
+  { name: "leaves a quoted identifier of another case alone", sql: '("File_Size" > 0)', expected: '("File_Size" > 0)' },
+  { name: "a mixed-case column when quoted", sql: '("FileSize" > 0)', from: "FileSize", to: "FileSize__pgshift_new", expected: '("FileSize__pgshift_new" > 0)' },
+  { name: "leaves an unquoted spelling of a mixed-case column alone (it folds to lower case)", sql: "(FileSize > 0)", from: "FileSize", to: "FileSize__pgshift_new", expected: "(FileSize > 0)" },
+  { name: "a quoted name with a doubled quote", sql: '("a""b" > 0)', from: 'a"b', to: 'a"b__pgshift_new', expected: '("a""b__pgshift_new" > 0)' },
+  { name: "a non-ASCII column", sql: "(größe > 0)", from: "größe", to: "größe__pgshift_new", expected: '("größe__pgshift_new" > 0)' },
+  { name: "leaves string literals alone", sql: "(file_size::text <> 'file_size'::text)", expected: "(\"file_size__pgshift_new\"::text <> 'file_size'::text)" },
+  {
+    name: "leaves a string literal with an escaped quote alone",
+    sql: "(note <> 'it''s file_size'::text) AND (file_size > 0)",
+    expected: "(note <> 'it''s file_size'::text) AND (\"file_size__pgshift_new\" > 0)",
+  },
+  { name: "a column named like a function, but not the function name", sql: "lower(lower)", from: "lower", to: "lower__pgshift_new", expected: 'lower("lower__pgshift_new")' },
+  { name: "leaves a function name followed by a space alone", sql: "lower (x)", from: "lower", to: "lower__pgshift_new", expected: "lower (x)" },
+  { name: "a column cast to a type of the same name, but not the type", sql: "(file_size::file_size)", expected: '("file_size__pgshift_new"::file_size)' },
+  { name: "leaves a type name after :: and a space alone", sql: "(x:: file_size)", expected: "(x:: file_size)" },
+  { name: "leaves the column part of a qualified name alone", sql: "(t.file_size > 0)", expected: "(t.file_size > 0)" },
+  { name: "leaves the column part of a quoted qualified name alone", sql: '("t"."file_size" > 0)', expected: '("t"."file_size" > 0)' },
+  { name: "leaves a qualifier (name followed by a dot) alone", sql: "(file_size.x > 0)", expected: "(file_size.x > 0)" },
+  { name: "leaves identifiers that extend the name alone (file_size2, file_sizes)", sql: "(file_size2 > file_sizes)", expected: "(file_size2 > file_sizes)" },
+  { name: "leaves an identifier that merely contains the name alone", sql: "(old_file_size > 0)", expected: "(old_file_size > 0)" },
+  { name: "leaves an identifier with a $ after the name alone", sql: "(file_size$x > 0)", expected: "(file_size$x > 0)" },
+  { name: "leaves a quoted identifier that contains the name alone", sql: '("file_size " > 0)', expected: '("file_size " > 0)' },
+  { name: "changes nothing in an expression without the column", sql: "(checksum IS NOT NULL)", expected: "(checksum IS NOT NULL)" },
+];
+
+describe("replaceColumnReferences", () => {
+  for (const c of cases) {
+    const title = /^(leaves|changes) /.test(c.name) ? c.name : `replaces ${c.name}`;
+    it(title, () => {
+      assert.equal(replaceColumnReferences(c.sql, c.from ?? "file_size", c.to ?? "file_size__pgshift_new"), c.expected);
+    });
+  }
+
+  it("is the identity when the column is not mentioned (idempotent on its own output)", () => {
+    const once = replaceColumnReferences("(file_size > 0) AND (lower(checksum) <> 'x')", "file_size", "file_size__pgshift_new");
+    assert.equal(replaceColumnReferences(once, "file_size", "file_size__pgshift_new"), once);
+  });
+
+  // BUG: src/sql/rewrite.ts:54-55 treats every unquoted word as a column reference unless it is
+  // a function name, follows "::" or "." or precedes "." — but PostgreSQL deparses multi-word
+  // syntax with bare keywords that are also legal column names: "AT TIME ZONE" (PG 14+),
+  // "timestamp with time zone", "character varying", "EXTRACT(year FROM ...)". For a column
+  // named zone (unreserved keyword, so pg never quotes it) a shadow index over
+  // (created_at AT TIME ZONE zone) becomes `created_at AT TIME "zone__pgshift_new" "zone__pgshift_new"`,
+  // and the CREATE INDEX fails. Suggested fix: skip an unquoted word when the previous
+  // significant word makes it part of a keyword phrase (TIME before ZONE, CHARACTER/CHAR before
+  // VARYING, DOUBLE before PRECISION, EXTRACT( before a field, WITH/WITHOUT before TIME), or
+  // better, ask PostgreSQL to deparse the expression against the shadow column.
+  it.skip("leaves keywords of AT TIME ZONE and of multi-word type names alone", () => {
+    assert.equal(
+      replaceColumnReferences("(created_at AT TIME ZONE zone)", "zone", "zone__pgshift_new"),
+      '(created_at AT TIME ZONE "zone__pgshift_new")',
+    );
+    assert.equal(
+      replaceColumnReferences("((zone IS NOT NULL) AND ((created_at)::timestamp with time zone > now()))", "zone", "zone__pgshift_new"),
+      '(("zone__pgshift_new" IS NOT NULL) AND ((created_at)::timestamp with time zone > now()))',
+    );
+  });
+});
