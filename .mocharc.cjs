@@ -15,8 +15,31 @@ if (unknown.length > 0 || folders.length === 0) {
     throw new Error(`PGSHIFT_TEST_FOLDERS: unknown folder(s) ${unknown.join(", ") || "(none given)"}; use ${KNOWN.join(", ")}`);
 }
 
+// Files or globs on the command line (`npx mocha test/e2e/rig.test.ts`) replace the folders:
+// mocha would otherwise run them in addition to the configured spec.
+const VALUE_FLAGS = new Set([
+    "--config", "--package", "--reporter", "-R", "--reporter-option", "--reporter-options", "-O",
+    "--require", "-r", "--file", "--ignore", "--exclude", "--extension", "--grep", "-g",
+    "--fgrep", "-f", "--timeout", "-t", "--slow", "-s", "--retries", "--jobs", "-j", "--ui", "-u",
+    "--node-option", "-n", "--spec", "--watch-files", "--watch-ignore",
+]);
+function hasPositionalSpecs(argv) {
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--") return i + 1 < argv.length;
+        if (a.startsWith("-")) {
+            if (!a.includes("=") && VALUE_FLAGS.has(a)) i++;
+            if (a === "--spec") return true;
+            continue;
+        }
+        return true;
+    }
+    return false;
+}
+const cliSpecs = hasPositionalSpecs(process.argv.slice(2));
+
 module.exports = {
-    spec: folders.map((f) => `test/${f}/**/*.test.ts`),
+    ...(cliSpecs ? {} : { spec: folders.map((f) => `test/${f}/**/*.test.ts`) }),
     extension: ["ts"],
     // tsx compiles the TypeScript test files; hooks.ts is the root hook plugin (one
     // PostgreSQL server per run).
