@@ -37,19 +37,30 @@ export function stateTableName(schema: string): string {
 }
 
 export async function ensureStateTable(db: ClientBase, schema: string): Promise<void> {
-  await db.query(
-    `CREATE TABLE IF NOT EXISTS ${stateTableName(schema)} (
-       id text PRIMARY KEY,
-       status text NOT NULL,
-       facts jsonb NOT NULL,
-       spec jsonb NOT NULL,
-       backfill jsonb,
-       reversible boolean NOT NULL DEFAULT true,
-       irreversible_reason text,
-       created_at timestamptz NOT NULL DEFAULT now(),
-       updated_at timestamptz NOT NULL DEFAULT now()
-     )`,
-  );
+  // CREATE TABLE IF NOT EXISTS is not safe against itself: two migrations in one schema
+  // starting together (one pulumi up, parallel resources) can both pass the check and one
+  // fails on the catalog's unique index. A transaction-level advisory lock serializes them.
+  await db.query("BEGIN");
+  try {
+    await db.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`pgshift:state-table:${schema}`]);
+    await db.query(
+      `CREATE TABLE IF NOT EXISTS ${stateTableName(schema)} (
+         id text PRIMARY KEY,
+         status text NOT NULL,
+         facts jsonb NOT NULL,
+         spec jsonb NOT NULL,
+         backfill jsonb,
+         reversible boolean NOT NULL DEFAULT true,
+         irreversible_reason text,
+         created_at timestamptz NOT NULL DEFAULT now(),
+         updated_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    await db.query("COMMIT");
+  } catch (err) {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The row, or null when there is none (or no state table yet). Read-only. */

@@ -94,3 +94,66 @@ describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUM
     assert.deepEqual(after, before);
   });
 });
+
+/**
+ * The way back, for the same scenarios: expand -> cutover -> expand (the Cutover child is
+ * deleted: rollback) must give back the expand schema exactly, and removing the components
+ * then must give back the original table, schema and data.
+ */
+describe("differential rollback: cutover -> expand -> removed equals the untouched table", function () {
+  let shifted: TestDatabase;
+  let untouched: TestDatabase;
+  let stack: Stack;
+
+  before(async () => {
+    shifted = await createTestDatabase("rollback_shift");
+    untouched = await createTestDatabase("rollback_ref");
+    for (const s of SCENARIOS) {
+      await withClient(shifted.url, (c) => c.query(setupSql(s)));
+      await withClient(untouched.url, (c) => c.query(setupSql(s)));
+    }
+    const program = async () => {
+      const stage = new pulumi.Config().require("stage") as Stage;
+      for (const s of SCENARIOS) {
+        new ColumnTypeChange(s.name, {
+          table: s.name,
+          column: s.column,
+          toType: s.toType,
+          ...(s.using ? { using: s.using } : {}),
+          ...(s.reverseUsing ? { reverseUsing: s.reverseUsing } : {}),
+          stage,
+          connection: pulumi.secret(shifted.url),
+        });
+      }
+    };
+    stack = await createStack({ projectName: "pgshift-rollback", program });
+  });
+
+  after(async () => {
+    await shifted?.drop();
+    await untouched?.drop();
+  });
+
+  it("restores the expand schema after the step back, and the original table after removal", async () => {
+    const up = async (stage: Stage) => {
+      await stack.setConfig("stage", { value: stage });
+      const out = collectOutput();
+      const result = await stack.up({ onOutput: out.onOutput });
+      assert.equal(result.summary.result, "succeeded", out.text());
+    };
+    await up("expand");
+    const expanded = await Promise.all(SCENARIOS.map((s) => dumpTableSchema(shifted.url, s.name)));
+    await up("cutover");
+    await up("expand");
+    const back = await Promise.all(SCENARIOS.map((s) => dumpTableSchema(shifted.url, s.name)));
+    SCENARIOS.forEach((s, i) => assert.equal(back[i], expanded[i], `${s.name}: the step back did not restore the expand schema`));
+
+    const out = collectOutput();
+    const destroyed = await stack.destroy({ onOutput: out.onOutput });
+    assert.equal(destroyed.summary.result, "succeeded", out.text());
+    for (const s of SCENARIOS) {
+      assert.equal(await dumpTableSchema(shifted.url, s.name), await dumpTableSchema(untouched.url, s.name), `${s.name}: schema`);
+      assert.deepEqual(await tableData(shifted.url, s.name, s.orderBy), await tableData(untouched.url, s.name, s.orderBy), `${s.name}: data`);
+    }
+  });
+});
