@@ -14,6 +14,7 @@
 import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "../../../src/catalog/types";
 import type { TypeDescription } from "../../../src/conversion";
 import type { LiveState, MigrationFacts, PlanContext } from "../../../src/plan/facts";
+import { shadowIndexName } from "../../../src/names";
 import { planContext } from "../../../src/plan/facts";
 import { parseSpec, type ColumnChangeInput } from "../../../src/spec";
 
@@ -32,6 +33,8 @@ export function exprKey(expression: string, extra: Partial<IndexKey> = {}): Inde
 
 /** A valid, non-unique btree index with no INCLUDE list or predicate, unless overridden. */
 export function index(name: string, keys: IndexKey[], extra: Partial<IndexInfo> = {}): IndexInfo {
+  const unique = extra.unique ? "UNIQUE " : "";
+  const where = extra.predicate ? ` WHERE ${extra.predicate}` : "";
   return {
     name,
     method: "btree",
@@ -43,7 +46,8 @@ export function index(name: string, keys: IndexKey[], extra: Partial<IndexInfo> 
     predicate: null,
     valid: true,
     nullsNotDistinct: false,
-    definition: `CREATE INDEX ${name} ON public.contentcuration_file USING btree (...)`,
+    // pg_get_indexdef's form; only used in messages
+    definition: `CREATE ${unique}INDEX ${name} ON public.contentcuration_file USING ${extra.method ?? "btree"} (${keys.map((k) => k.expression).join(", ")})${where}`,
     coversColumn: true,
     ...extra,
   };
@@ -115,9 +119,9 @@ export function expandedLive(ctx: PlanContext, base: LiveState): LiveState {
   const n = ctx.names;
   const indexes = { ...base.indexes };
   const constraints = { ...base.constraints };
-  for (const i of ctx.facts.table.indexes.filter((i) => i.coversColumn)) indexes[`${i.name}__pgshift`] = { valid: true };
+  for (const i of ctx.facts.table.indexes.filter((i) => i.coversColumn)) indexes[shadowIndexName(i.name)] = { valid: true };
   for (const c of ctx.facts.table.constraints.filter((c) => c.coversColumn && (c.type === "c" || c.type === "f"))) {
-    constraints[`${c.name}__pgshift`] = { validated: true, type: c.type };
+    constraints[shadowIndexName(c.name)] = { validated: true, type: c.type };
   }
   if (ctx.facts.table.column.notNull) constraints[n.notNullCheck] = { validated: true, type: "c" };
   return {
