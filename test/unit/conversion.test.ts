@@ -77,7 +77,7 @@ describe("narrowingReason / castAlwaysSucceeds", () => {
     assert.equal(varchar(32).typmod, 36);
   });
 
-  // BUG: src/conversion.ts:75 says date -> timestamp / timestamptz always succeeds, so the
+  // BUG: src/conversion.ts:75 (castAlwaysSucceeds) says date -> timestamp / timestamptz always succeeds, so the
   // pre-flight skips the value scan; but date reaches 5874897 AD and timestamp only 294276 AD:
   // SELECT '300000-01-01'::date::timestamp fails with "date out of range for timestamp", and the
   // backfill would fail on such a row. Suggested fix: drop the date line (let the pre-flight scan
@@ -87,7 +87,7 @@ describe("narrowingReason / castAlwaysSucceeds", () => {
     assert.equal(castAlwaysSucceeds(date, tstz), false);
   });
 
-  // BUG: src/conversion.ts:31-62 reports no narrowing for integer -> floating point changes that
+  // BUG: src/conversion.ts:31-62 (narrowingReason) reports no narrowing for integer -> floating point changes that
   // lose digits: bigint -> double precision (53-bit mantissa: 9007199254740993 becomes
   // 9007199254740992) and integer / bigint -> real (24 bits). The function's contract is "why
   // from -> to can lose values", so these need allowNarrowing. Suggested fix: before the other

@@ -81,7 +81,7 @@ describe("fitIdentifier", () => {
     assert.equal(new Set(outs).size, 3);
   });
 
-  // BUG: src/names.ts:22 shortens with cut.slice(0, -1), which removes one UTF-16 code unit
+  // BUG: src/names.ts:20 (fitIdentifier) shortens with cut.slice(0, -1), which removes one UTF-16 code unit
   // and can split a surrogate pair (an emoji or another astral character) in half. The lone
   // surrogate counts 3 bytes in Buffer.byteLength and reaches PostgreSQL as U+FFFD, so the
   // name pgshift later looks up (live.columns.includes(shadowColumn), etc.) never equals the

@@ -50,7 +50,7 @@ describe("replaceColumnReferences", () => {
     assert.equal(replaceColumnReferences(once, "file_size", "file_size__pgshift_new"), once);
   });
 
-  // BUG: src/sql/rewrite.ts:54-55 treats every unquoted word as a column reference unless it is
+  // BUG: src/sql/rewrite.ts:54-55 (replaceColumnReferences) treats every unquoted word as a column reference unless it is
   // a function name, follows "::" or "." or precedes "." — but PostgreSQL deparses multi-word
   // syntax with bare keywords that are also legal column names: "AT TIME ZONE" (PG 14+),
   // "timestamp with time zone", "character varying", "EXTRACT(year FROM ...)". For a column

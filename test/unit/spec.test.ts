@@ -186,7 +186,7 @@ describe("parseSpec", () => {
     }
   });
 
-  // BUG: src/spec.ts:178 strips '...' literals with /'(?:[^']|'')*'/ and so misreads an
+  // BUG: src/spec.ts:189 (parseSpec) strips '...' literals with /'(?:[^']|'')*'/ and so misreads an
   // E'...' literal whose backslash escapes a quote: in E'\'') ; drop table x; select ('' the
   // regex takes `'\'') ; drop table x; select ('` as one literal and finds no ';', although
   // PostgreSQL ends the literal at the second quote and sees three statements. (A STABLE SQL
@@ -238,7 +238,7 @@ describe("parseQualifiedName", () => {
     it(`rejects ${JSON.stringify(c.text)}`, () => assertInvalidSpec(() => parseQualifiedName(c.text), c.message));
   }
 
-  // BUG: src/spec.ts:111-127 accepts the zero-length quoted identifier "" and returns
+  // BUG: src/spec.ts:122-138 (parseQualifiedName) accepts the zero-length quoted identifier "" and returns
   // { name: "" }; PostgreSQL rejects it ("zero-length delimited identifier"), so the mistake
   // surfaces later as a raw database error instead of an InvalidSpecError. Suggested fix:
   // after the quoted-part loop, `if (part === "") fail(\`table name ${JSON.stringify(text)} has an empty quoted identifier\`)`.
