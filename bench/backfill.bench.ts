@@ -402,6 +402,10 @@ function git(args: string[]): string {
 async function main(): Promise<void> {
   sampler = new RssSampler();
   const started = new Date();
+  const loadStart = os.loadavg();
+  if (loadStart[0] > 1) {
+    process.stdout.write(`  note: 1-minute load average is ${loadStart[0].toFixed(2)} on ${os.cpus().length} cores: other work on this machine skews the numbers\n`);
+  }
   process.stdout.write(`pgshift bench: ${fmtInt(ROWS)} rows, writer pause ${WRITER_PAUSE_MS} ms, results to ${path.relative(REPO, OUT) || "."}\n`);
   const server = await testServer();
   const info = await withClient(server.url, async (c) => {
@@ -465,12 +469,17 @@ async function main(): Promise<void> {
   const run = {
     date: started.toISOString(),
     commit: git(["rev-parse", "--short", "HEAD"]),
+    /** Uncommitted changes in the code the bench runs (others may be editing src/ while it runs). */
+    sourceDirty: git(["status", "--porcelain", "--", "src", "components", "index.ts"]) !== "",
     rows: ROWS,
     tableBytes: size.totalBytes,
     heapBytes: size.heapBytes,
     bytesPerRow: size.totalBytes / ROWS,
     writerPauseMs: WRITER_PAUSE_MS,
     durationS: (Date.now() - started.getTime()) / 1000,
+    /** 1/5/15-minute load averages when the bench started and ended (other processes skew the numbers). */
+    loadAvgStart: loadStart.map((l) => Number(l.toFixed(2))),
+    loadAvgEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
   const rssBackfill = { beforeMb: backfill.rssBeforeMb, peakMb: backfill.rssPeakMb, samples: backfill.rssSamples, growthMb: backfill.rssPeakMb - backfill.rssBeforeMb };
   const rssAll = { peakMb: Math.max(...results.map((m) => m.rssPeakMb)), minBeforeMb: Math.min(...results.map((m) => m.rssBeforeMb)) };
@@ -484,7 +493,7 @@ async function main(): Promise<void> {
   const md = [
     `# pgshift bench: ${fmtInt(ROWS)} rows`,
     "",
-    `Produced by \`npm run bench\` (bench/backfill.bench.ts) on ${run.date} at commit ${run.commit}; every number below comes from that one run.`,
+    `Produced by \`npm run bench\` (bench/backfill.bench.ts) on ${run.date} at commit ${run.commit}${run.sourceDirty ? " (with uncommitted changes in src/ or components/)" : ""}; every number below comes from that one run.`,
     "Each operation ran on its own freshly created, vacuumed and analyzed copy of the same table, on one PostgreSQL server,",
     `while an application-like writer (test/support/writer.ts: one connection alternating INSERT and UPDATE ... WHERE id = $1, ${WRITER_PAUSE_MS} ms pause)`,
     "ran against it. \"Longest writer stall\" is the longest single writer statement during the operation: how long the application was blocked.",
@@ -514,7 +523,7 @@ async function main(): Promise<void> {
     `- PostgreSQL: ${machine.postgres} (${machine.server})`,
     `- server settings: ${Object.entries(machine.settings).map(([k, v]) => `${k}=${v}`).join(", ")} (the test rig turns fsync, synchronous_commit and full_page_writes off: commits and checkpoints cost less than on a production server)`,
     `- rows: ${fmtInt(ROWS)}; table size (pg_total_relation_size, fresh): ${pretty(size.totalBytes)} (${fmtInt(size.totalBytes)} bytes, ${run.bytesPerRow.toFixed(0)} bytes/row; heap ${pretty(size.heapBytes)})`,
-    `- date: ${run.date}; bench wall time ${run.durationS.toFixed(0)} s`,
+    `- date: ${run.date}; bench wall time ${run.durationS.toFixed(0)} s; load average (1/5/15 min) ${run.loadAvgStart.join(" / ")} at the start, ${run.loadAvgEnd.join(" / ")} at the end`,
     "",
   ].join("\n");
   fs.writeFileSync(path.join(OUT, "results.md"), md);
