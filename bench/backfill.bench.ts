@@ -389,6 +389,14 @@ function svgChart(ms: Measurement[], subtitle: string): string {
   return parts.join("\n") + "\n";
 }
 
+/** The command that reproduces this run: `npm run bench` with the BENCH_* variables that were set. */
+function command(): string {
+  const vars = ["BENCH_ROWS", "BENCH_OUT", "BENCH_THROTTLED", "BENCH_WRITER_PAUSE_MS", "PGSHIFT_TEST_PG_MAJOR"]
+    .filter((v) => process.env[v] !== undefined && process.env[v] !== "")
+    .map((v) => `${v}=${process.env[v]}`);
+  return [...vars, "npm run bench"].join(" ");
+}
+
 function git(args: string[]): string {
   try {
     return execFileSync("git", args, { cwd: REPO, encoding: "utf8" }).trim();
@@ -493,7 +501,7 @@ async function main(): Promise<void> {
   const md = [
     `# pgshift bench: ${fmtInt(ROWS)} rows`,
     "",
-    `Produced by \`npm run bench\` (bench/backfill.bench.ts) on ${run.date} at commit ${run.commit}${run.sourceDirty ? " (with uncommitted changes in src/ or components/)" : ""}; every number below comes from that one run.`,
+    `Produced by \`${command()}\` (bench/backfill.bench.ts) on ${run.date} at commit ${run.commit}${run.sourceDirty ? " (with uncommitted changes in src/ or components/)" : ""}; every number below comes from that one run.`,
     "Each operation ran on its own freshly created, vacuumed and analyzed copy of the same table, on one PostgreSQL server,",
     `while an application-like writer (test/support/writer.ts: one connection alternating INSERT and UPDATE ... WHERE id = $1, ${WRITER_PAUSE_MS} ms pause)`,
     "ran against it. \"Longest writer stall\" is the longest single writer statement during the operation: how long the application was blocked.",
