@@ -101,7 +101,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
       [
         "pgshift: add a column: lock not granted within 20 ms (attempt 1/3), retrying",
         "pgshift: add a column: lock not granted within 40 ms (attempt 2/3), retrying",
-        "pgshift: add a column: lock not granted within 80 ms (attempt 3/3), retrying",
+        "pgshift: add a column: lock not granted within 80 ms (attempt 3/3), giving up",
       ],
     );
     assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
@@ -161,38 +161,52 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
     });
   });
 
-  it("an alone step (CREATE INDEX CONCURRENTLY) that times out waiting for an old snapshot drops its INVALID leftover before each retry", async () => {
-    // CREATE INDEX CONCURRENTLY commits the index entry first, then waits for every transaction
-    // with an older snapshot; a lock_timeout there leaves an INVALID index behind.
-    const holder = await holdInTransaction(db.url, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SELECT count(*) FROM \"Orders\"");
-    const sql = `CREATE INDEX CONCURRENTLY orders_amount_idx ON orders (amount)`;
-    const step = alone("build index orders_amount_idx", sql, ["DROP INDEX CONCURRENTLY IF EXISTS public.orders_amount_idx"]);
+  it("an alone step (CREATE INDEX CONCURRENTLY) waits out an old snapshot instead of failing, without blocking the application", async () => {
+    // CREATE INDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE, which no SELECT/INSERT/UPDATE/DELETE
+    // queues behind, then waits for every transaction with an older snapshot. An "alone" step
+    // therefore runs without lock_timeout: a timeout would only fail the build (leaving an
+    // INVALID index) whenever some long transaction is open.
+    const writer = startWriter({ url: db.url, table: "orders", column: "amount", maxId: ROWS });
+    const holder = await holdInTransaction(db.url, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", `SELECT count(*) FROM "Orders"`);
+    const builder = new Client({ connectionString: db.url, application_name: "test-cic" });
+    await builder.connect();
+    const step = alone("build index orders_amount_idx", `CREATE INDEX CONCURRENTLY orders_amount_idx ON orders (amount)`, [
+      "DROP INDEX CONCURRENTLY IF EXISTS public.orders_amount_idx",
+    ]);
     const indexState = () =>
       withClient(db.url, async (c) => (await c.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass('public.orders_amount_idx')`)).rows);
+    const stats: ExecutionStats = { statements: 0, lockRetries: 0 };
+    let settled: "pending" | "resolved" | Error = "pending";
+    const running = runStep(builder, step, executorOptions(20, 3, 1000), stats).then(
+      () => (settled = "resolved"),
+      (err: Error) => (settled = err),
+    );
     try {
-      // without the onRetry cleanup the first timeout leaves an INVALID index and the retry
-      // collides with it: that is what the cleanup is for
-      await withClient(db.url, (c) =>
-        assert.rejects(runStep(c, alone("build index orders_amount_idx", sql), executorOptions(30, 3, 1000)), (err: Error & { code?: string }) => {
-          assert.equal(err.code, "42P07", String(err)); // duplicate_table: relation "orders_amount_idx" already exists
-          return true;
+      await waitFor("the build to wait for the old snapshot", () =>
+        withClient(db.url, async (c) => {
+          const { rows } = await c.query(`SELECT wait_event FROM pg_stat_activity WHERE application_name = 'test-cic' AND wait_event_type = 'Lock'`);
+          return rows[0]?.wait_event === "virtualxid";
         }),
       );
-      assert.deepEqual(await indexState(), [{ valid: false }]);
-      await withClient(db.url, (c) => c.query(`DROP INDEX CONCURRENTLY orders_amount_idx`));
-
-      await withClient(db.url, async (c) => {
-        await assert.rejects(runStep(c, step, executorOptions(30, 3, 1000)), LockTimeoutError);
-        const { rows } = await c.query(`SELECT current_setting('lock_timeout') AS t`);
-        assert.equal(rows[0].t, "0", "the session lock_timeout is reset after an alone step");
-      });
-      // the leftover of the last attempt was dropped too: no INVALID index stays behind
-      assert.deepEqual(await indexState(), []);
+      const opsBefore = writer.stats.inserts + writer.stats.updates;
+      // far longer than every lock_timeout of the schedule (20 + 40 + 80 ms) and its pauses
+      await sleep(600);
+      assert.equal(settled, "pending", "the build is still waiting, not failed");
+      assert.equal(stats.lockRetries, 0);
+      assert.deepEqual(await indexState(), [{ valid: false }], "in progress");
+      assert.ok(writer.stats.inserts + writer.stats.updates > opsBefore + 10, "the application kept writing meanwhile");
     } finally {
       await holder.release();
+      await running;
+      await writer.stop();
     }
-    await withClient(db.url, (c) => runStep(c, step, executorOptions(30, 3, 1000)));
+    assert.equal(settled, "resolved", String(settled));
     assert.deepEqual(await indexState(), [{ valid: true }]);
+    const { rows } = await builder.query(`SELECT current_setting('lock_timeout') AS t`);
+    assert.equal(rows[0].t, "0", "the session's lock_timeout is back to its default");
+    await builder.end();
+    assert.deepEqual(writer.stats.failures, []);
+    assert.ok(writer.stats.maxLatencyMs < 1000, `the writer was blocked for ${writer.stats.maxLatencyMs} ms`);
     await withClient(db.url, (c) => c.query(`DROP INDEX orders_amount_idx`));
     assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
   });
