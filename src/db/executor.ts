@@ -73,7 +73,11 @@ async function attempt(db: ClientBase, step: Step, timeoutMs: number): Promise<v
     }
     return;
   }
-  await db.query(`SET lock_timeout = ${timeoutMs}`);
+  // "alone" steps (CREATE/DROP INDEX CONCURRENTLY, VALIDATE CONSTRAINT, ANALYZE) take only
+  // SHARE UPDATE EXCLUSIVE, which no INSERT/UPDATE/DELETE/SELECT waits behind, and then wait
+  // for older transactions to end. A lock_timeout would only make them fail whenever any
+  // long transaction runs; so they wait as long as they need (timeoutMs is not used).
+  await db.query(`SET lock_timeout = 0`);
   try {
     for (const sql of step.sql) await db.query(sql);
   } finally {
@@ -105,9 +109,13 @@ export async function withLockRetry<T>(
       if (stats) stats.lockRetries++;
       blockers = (await blockingSessions(db, opts.table)) || blockers;
       for (const sql of cleanup) await db.query(sql);
-      const pause = retryPauseMs(i + 1, random);
-      opts.log?.(`pgshift: ${description}: lock not granted within ${schedule[i]} ms (attempt ${i + 1}/${schedule.length}), retrying in ${pause} ms`);
-      if (i + 1 < schedule.length) await sleep(pause);
+      const last = i + 1 === schedule.length;
+      const pause = last ? 0 : retryPauseMs(i + 1, random);
+      opts.log?.(
+        `pgshift: ${description}: lock not granted within ${schedule[i]} ms (attempt ${i + 1}/${schedule.length}), ` +
+          (last ? "giving up" : `retrying in ${pause} ms`),
+      );
+      if (!last) await sleep(pause);
     }
   }
   throw new LockTimeoutError(description, schedule.length, blockers);

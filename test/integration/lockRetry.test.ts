@@ -234,7 +234,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
   // (seen here: "... longer than the lock_timeout. Nothing was left half-done ..."), or, when a
   // lower-case table of that name exists (public.orders here), whoever locks that other table. Fix: `table: qualified(t.schema, t.name)` (src/sql/quote.ts),
   // i.e. `"public"."Orders"`.
-  it.skip("through the provider: names the blocking pid for a mixed-case table too", async () => {
+  it("through the provider: names the blocking pid for a mixed-case table too", async () => {
     const holder = await holdInTransaction(db.url, `LOCK TABLE "Orders" IN ACCESS SHARE MODE`);
     try {
       await assert.rejects(
