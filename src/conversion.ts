@@ -29,6 +29,10 @@ function stringLength(t: TypeDescription): number | null {
 
 /** Why `from -> to` can lose values, or null when it cannot. */
 export function narrowingReason(from: TypeDescription, to: TypeDescription): string | null {
+  // floating point keeps 24 (real) / 53 (double) bits of mantissa
+  if ((from.typeName === "int8" && to.typeName === "float8") || ((INTEGER_RANK[from.typeName] ?? 0) >= 2 && to.typeName === "float4")) {
+    return `${to.formatted} cannot represent every ${from.formatted} exactly`;
+  }
   if (INTEGER_RANK[from.typeName] && INTEGER_RANK[to.typeName] && INTEGER_RANK[to.typeName] < INTEGER_RANK[from.typeName]) {
     return `${to.formatted} holds a smaller range than ${from.formatted}`;
   }
@@ -72,7 +76,6 @@ export function castAlwaysSucceeds(from: TypeDescription, to: TypeDescription): 
   if (from.typeName === "float4" && to.typeName === "float8") return true;
   if (STRING_TYPES.has(from.typeName) && (to.typeName === "text" || to.typeName === "varchar")) return true;
   if (from.typeName === "timestamp" && to.typeName === "timestamptz") return true;
-  if (from.typeName === "date" && (to.typeName === "timestamp" || to.typeName === "timestamptz")) return true;
   return false;
 }
 

@@ -16,9 +16,10 @@ export function fitIdentifier(base: string, suffix: string): string {
   if (Buffer.byteLength(full) <= MAX_IDENTIFIER_BYTES) return full;
   const tag = `_${shortHash(full)}`;
   const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(suffix) - Buffer.byteLength(tag);
-  let cut = base;
-  while (Buffer.byteLength(cut) > room) cut = cut.slice(0, -1);
-  return cut + tag + suffix;
+  // cut whole code points: half a surrogate pair would reach PostgreSQL as U+FFFD
+  const chars = Array.from(base);
+  while (Buffer.byteLength(chars.join("")) > room) chars.pop();
+  return chars.join("") + tag + suffix;
 }
 
 /** Every name pgshift creates for one migration, derived from the column being changed. */

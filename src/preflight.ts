@@ -106,15 +106,18 @@ async function failingKeys(db: ClientBase, ctx: PlanContext, conv: string, keyTe
   const t = ctx.facts.table;
   const order = t.keyColumns.map((k) => ident(k.name)).join(", ");
   await db.query(
-    `CREATE FUNCTION pg_temp.pgshift_failing_keys(max int) RETURNS SETOF text LANGUAGE plpgsql AS $f$
-     DECLARE r record; n int := 0; bad boolean;
+    // variables carry a pgshift_ prefix and column names win conflicts: the table's own
+    // columns may be called n, key, max ...
+    `CREATE FUNCTION pg_temp.pgshift_failing_keys(pgshift_max int) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+     #variable_conflict use_column
+     DECLARE pgshift_row record; pgshift_n int := 0; pgshift_bad boolean;
      BEGIN
-       FOR r IN SELECT ${keyText} AS key, ${ident(t.column.name)} FROM ${t.qualifiedName} ORDER BY ${order} LOOP
+       FOR pgshift_row IN SELECT ${keyText} AS pgshift_key, ${ident(t.column.name)} FROM ${t.qualifiedName} ORDER BY ${order} LOOP
          BEGIN
-           SELECT ${badResult.replaceAll(ident(t.column.name), "r." + ident(t.column.name))} INTO bad;
-         EXCEPTION WHEN OTHERS THEN bad := true;
+           SELECT ${badResult.replaceAll(ident(t.column.name), "pgshift_row." + ident(t.column.name))} INTO pgshift_bad;
+         EXCEPTION WHEN OTHERS THEN pgshift_bad := true;
          END;
-         IF bad THEN n := n + 1; RETURN NEXT r.key; EXIT WHEN n >= max; END IF;
+         IF pgshift_bad THEN pgshift_n := pgshift_n + 1; RETURN NEXT pgshift_row.pgshift_key; EXIT WHEN pgshift_n >= pgshift_max; END IF;
        END LOOP;
      END $f$`,
   );

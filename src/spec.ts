@@ -134,6 +134,7 @@ export function parseQualifiedName(text: string): { schema?: string; name: strin
         }
         part += s[j++];
       }
+      if (part === "") fail(`table name ${JSON.stringify(text)} has an empty quoted identifier`);
       parts.push(part);
       i = j + 1;
     } else {
@@ -186,7 +187,8 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
   const using = optionalString(input.using, "using");
   const reverseUsing = optionalString(input.reverseUsing, "reverseUsing");
   for (const [field, expr] of [["using", using], ["reverseUsing", reverseUsing]] as const) {
-    if (expr && /;/.test(expr.replace(/'(?:[^']|'')*'/g, ""))) fail(`${field} must be a single SQL expression (no ";")`);
+    // E'...' literals may escape a quote with a backslash
+    if (expr && /;/.test(expr.replace(/[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'/g, ""))) fail(`${field} must be a single SQL expression (no ";")`);
     if (expr && expr.includes("$pgshift$")) fail(`${field} must not contain the quote tag $pgshift$`);
   }
   if (input.allowNarrowing !== undefined && typeof input.allowNarrowing !== "boolean") fail("allowNarrowing must be a boolean");

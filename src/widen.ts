@@ -4,6 +4,7 @@ import { withConnection, type ConnectionConfig } from "./db/connection";
 import { readMigration } from "./db/state";
 import { ColumnNotFoundError, InvalidSpecError } from "./errors";
 import { migrationNames } from "./names";
+import { qualified } from "./sql/quote";
 
 /** The widenings WidenColumn infers from the column's current type. */
 export const WIDEN_TO: Record<string, string> = { smallint: "integer", integer: "bigint" };
@@ -17,7 +18,7 @@ export function inferWidening(conn: ConnectionConfig, table: string, column: str
     const t = await resolveTable(db, table);
     const row = await readMigration(db, stateSchema ?? t.schema, migrationNames(t.schema, t.name, column).id);
     if (row) return row.facts.to.formatted;
-    const current = await describeColumnType(db, `${t.schema}.${t.name}`, column);
+    const current = await describeColumnType(db, qualified(t.schema, t.name), column);
     if (!current) throw new ColumnNotFoundError(table, column);
     const to = WIDEN_TO[current.formatted];
     if (!to) {

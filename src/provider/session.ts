@@ -9,6 +9,7 @@ import { PgShiftError } from "../errors";
 import { migrationNames, type MigrationNames } from "../names";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
 import type { MigrationSpec } from "../spec";
+import { qualified } from "../sql/quote";
 import type { StepInputs } from "./inputs";
 
 export type Log = (line: string) => void;
@@ -45,7 +46,7 @@ export async function withSession<T>(inputs: StepInputs, log: Log, fn: (s: Sessi
         stateSchema,
         names,
         row,
-        exec: { lock: inputs.spec.lock, table: `${t.schema}.${t.name}`, log },
+        exec: { lock: inputs.spec.lock, table: qualified(t.schema, t.name), log },
         log,
       });
     });

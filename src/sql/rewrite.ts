@@ -6,6 +6,25 @@ import { ident } from "./quote";
  * of other names, function names (`name(`), type names (`::name`) and qualified names
  * (`x.name`) are left alone.
  */
+/**
+ * Words that PostgreSQL deparses bare inside multi-word syntax and that are also legal column
+ * names: `AT TIME ZONE`, `character varying`, `double precision`, `with time zone`,
+ * `EXTRACT(year FROM ...)`. Keyed by the word, the previous words that make it a keyword.
+ */
+const PHRASES: Record<string, string[]> = {
+  time: ["at", "with", "without"],
+  zone: ["time"],
+  varying: ["character", "char", "national"],
+  precision: ["double"],
+};
+
+function isKeywordInPhrase(word: string, before: string): boolean {
+  const previous = /([A-Za-z_][A-Za-z0-9_$]*)\s*$/.exec(before)?.[1]?.toLowerCase();
+  if (previous && PHRASES[word]?.includes(previous)) return true;
+  // the field of EXTRACT(field FROM ...)
+  return /\bextract\s*\($/i.test(before);
+}
+
 export function replaceColumnReferences(sql: string, from: string, to: string): string {
   let out = "";
   let i = 0;
@@ -52,7 +71,12 @@ export function replaceColumnReferences(sql: string, from: string, to: string): 
     const before = prevSignificant();
     const after = sql.slice(end).replace(/^\s+/, "");
     const isReference =
-      name === from && !before.endsWith("::") && !before.endsWith(".") && !after.startsWith("(") && !after.startsWith(".");
+      name === from &&
+      !before.endsWith("::") &&
+      !before.endsWith(".") &&
+      !after.startsWith("(") &&
+      !after.startsWith(".") &&
+      (ch === '"' || !isKeywordInPhrase(name, before));
     out += isReference ? ident(to) : sql.slice(i, end);
     i = end;
   }

@@ -87,7 +87,7 @@ describe("fitIdentifier", () => {
   // name pgshift later looks up (live.columns.includes(shadowColumn), etc.) never equals the
   // name the catalog holds: a re-run tries to ADD the shadow column again.
   // Suggested fix: cut by code points: `const chars = Array.from(base); while (Buffer.byteLength(chars.join("")) > room) chars.pop(); cut = chars.join("");`
-  it.skip("never splits a surrogate pair when shortening (astral characters)", () => {
+  it("never splits a surrogate pair when shortening (astral characters)", () => {
     for (let n = 0; n < 40; n++) {
       const base = "a".repeat(n) + "😀".repeat(20);
       const out = fitIdentifier(base, "__pgshift_new");
