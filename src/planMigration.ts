@@ -11,7 +11,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/e
 import { planContext, untouched } from "./plan/facts";
 import { statementsOf } from "./plan/step";
 import { preflight } from "./preflight";
-import { stageIndex, type ColumnChangeSpec, type Stage } from "./spec";
+import type { ColumnChangeSpec, Stage } from "./spec";
 
 /** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
 export interface MigrationPlan {
@@ -47,12 +47,7 @@ export function checkTransition(recorded: Stage | null, wanted: Stage, id: strin
       `${id} cannot go to "contract" from ${recorded ? `"${recorded}"` : "nothing"}: run stage "cutover" first (and let the application run on the new column) so the change stays reversible until you contract.`,
     );
   }
-  if (recorded && stageIndex(wanted) < stageIndex(recorded) - 1) {
-    throw new IllegalTransitionError(`${id} can step back one stage at a time (from "${recorded}" to "${STEP_BACK[recorded]}").`);
-  }
 }
-
-const STEP_BACK: Record<Stage, Stage> = { expand: "expand", cutover: "expand", contract: "cutover" };
 
 /**
  * Plans the migration from the catalog (read-only: this runs in `pulumi preview`). Before expand

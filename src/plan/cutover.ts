@@ -127,7 +127,7 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
     const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(name)}`;
     if (existing && !existing.valid) before.push(alone(`drop the invalid leftover index ${name}`, drop));
     if (!existing || !existing.valid) {
-      before.push(alone(`build index ${name} on the old column (for ${index.constraint})`, shadowIndexSql(tq, index, col.name, n.oldColumn, name), [drop]));
+      before.push(alone(`build index ${name} on the old column (for ${index.constraint})`, shadowIndexSql(tq, index, col.name, n.oldColumn, name, ctx.facts.from.typeName), [drop]));
     }
   }
   if (col.notNull) {

@@ -104,7 +104,7 @@ export function planShadowIndexes(ctx: PlanContext, live: LiveState): Step[] {
       }
       if (!existing || !existing.valid) {
         steps.push(
-          alone(`build index ${obj.name} (copy of ${obj.original})`, shadowIndexSql(t.qualifiedName, index, t.column.name, shadow, obj.name), [
+          alone(`build index ${obj.name} (copy of ${obj.original})`, shadowIndexSql(t.qualifiedName, index, t.column.name, shadow, obj.name, ctx.facts.to.typeName), [
             `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(obj.name)}`,
           ]),
         );
