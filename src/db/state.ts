@@ -88,8 +88,8 @@ export async function setStatus(db: ClientBase, schema: string, id: string, stat
   await db.query(`UPDATE ${stateTableName(schema)} SET status = $2, updated_at = now() WHERE id = $1`, [id, status]);
 }
 
-export async function saveCheckpoint(db: ClientBase, schema: string, id: string, checkpoint: BackfillCheckpoint): Promise<void> {
-  await db.query(`UPDATE ${stateTableName(schema)} SET backfill = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(checkpoint)]);
+export async function saveCheckpoint(db: ClientBase, schema: string, id: string, checkpoint: BackfillCheckpoint | null): Promise<void> {
+  await db.query(`UPDATE ${stateTableName(schema)} SET backfill = $2, updated_at = now() WHERE id = $1`, [id, checkpoint === null ? null : JSON.stringify(checkpoint)]);
 }
 
 export async function deleteMigration(db: ClientBase, schema: string, id: string): Promise<void> {

@@ -41,8 +41,15 @@ const IDENTITY: (keyof StepInputs["spec"])[] = ["table", "column", "toType", "us
 export async function diff(_id: string, olds: StepOutputs, news: StepInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const replaces = IDENTITY.some((k) => !same(olds.spec?.[k], news.spec?.[k])) ? ["spec"] : [];
+  // `pulumi refresh` records what the catalog says in result.drift (a dropped index, an
+  // unfinished backfill); the next `pulumi up` then repairs it by running the step again
+  const drift = Array.isArray(olds.result?.drift) && olds.result.drift.length > 0;
   const changes =
-    replaces.length > 0 || !same(olds.spec, news.spec) || !same(olds.statements, news.statements) || !same(olds.connection, news.connection);
+    replaces.length > 0 ||
+    drift ||
+    !same(olds.spec, news.spec) ||
+    !same(olds.statements, news.statements) ||
+    !same(olds.connection, news.connection);
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 

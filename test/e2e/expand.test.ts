@@ -119,6 +119,21 @@ describe("expand stage through the real pulumi up", function () {
     }
     assert.match(await exportedState(stack), /ciphertext|plaintext/, "the connection is not marked secret");
 
+    // drift: an index copy dropped behind pgshift's back shows up in `pulumi refresh`, and the next up rebuilds it
+    await withClient(db.url, (c) => c.query(`DROP INDEX file_size_big_idx__pgshift`));
+    out.clear();
+    await stack.refresh({ onOutput: out.onOutput });
+    const afterRefresh = JSON.parse(await exportedState(stack)) as { deployment: { resources: { type: string; outputs?: { result?: { drift?: string[] } } }[] } };
+    const indexesState = afterRefresh.deployment.resources.find((r) => r.type.endsWith("pgshift:ShadowIndexes"));
+    assert.deepEqual(indexesState?.outputs?.result?.drift, ["file_size_big_idx__pgshift is missing"], out.text());
+    out.clear();
+    const repaired = await stack.up({ onOutput: out.onOutput });
+    assert.equal(repaired.summary.resourceChanges?.update, 1, out.text());
+    await withClient(db.url, async (c) => {
+      const { rows } = await c.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('file_size_big_idx__pgshift')`);
+      assert.deepEqual(rows, [{ indisvalid: true }], "the dropped copy was not rebuilt");
+    });
+
     // a second up changes nothing
     out.clear();
     const again = await stack.up({ onOutput: out.onOutput });

@@ -24,7 +24,14 @@ export const backfill: StepHandler = {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
       const c = s.row.backfill;
-      return { status: s.row.status, done: c?.done ?? false, rowsScanned: c?.rowsScanned ?? 0, rowsUpdated: c?.rowsUpdated ?? 0 };
+      const done = s.row.status !== "expand" || (c?.done ?? false);
+      return {
+        status: s.row.status,
+        done,
+        rowsScanned: c?.rowsScanned ?? 0,
+        rowsUpdated: c?.rowsUpdated ?? 0,
+        drift: done ? [] : ["the backfill has not finished"],
+      };
     });
   },
 };

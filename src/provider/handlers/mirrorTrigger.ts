@@ -24,7 +24,9 @@ export const mirrorTrigger: StepHandler = {
       if (s.row.status !== "expand") return { status: s.row.status };
       const state = await live(s);
       const present = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => state.triggers.includes(t));
-      return present.length === 0 ? null : { status: s.row.status, triggers: present };
+      if (present.length === 0) return null;
+      const missing = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => !present.includes(t));
+      return { status: s.row.status, triggers: present, drift: missing.map((t) => `trigger ${t} is missing`) };
     });
   },
 };

@@ -1,5 +1,5 @@
 import { runSteps } from "../../db/executor";
-import { deleteMigration, insertMigration } from "../../db/state";
+import { deleteMigration, insertMigration, saveCheckpoint } from "../../db/state";
 import { planRemoveShadowColumn, planShadowColumn } from "../../plan/expand";
 import { planContext } from "../../plan/facts";
 import { preflight } from "../../preflight";
@@ -14,7 +14,13 @@ export const shadowColumn: StepHandler = {
       const facts = s.row?.facts ?? (await preflight(s.db, s.spec));
       if (!s.row) await insertMigration(s.db, s.stateSchema, { id: s.names.id, status: "expand", facts, spec: s.spec });
       const ctx = planContext(s.spec, facts);
-      const stats = await runSteps(s.db, planShadowColumn(ctx, await live(s)), s.exec);
+      const state = await live(s);
+      if (s.row?.backfill && !state.columns.includes(s.names.shadowColumn)) {
+        // the shadow column was dropped behind pgshift's back: its backfill starts over
+        log(`pgshift: ${s.names.id}: the shadow column is gone; adding it again and resetting the backfill checkpoint`);
+        await saveCheckpoint(s.db, s.stateSchema, s.names.id, null);
+      }
+      const stats = await runSteps(s.db, planShadowColumn(ctx, state), s.exec);
       return { status: "expand", shadowColumn: s.names.shadowColumn, fromType: facts.from.formatted, toType: facts.to.formatted, ...stats };
     });
   },

@@ -29,7 +29,13 @@ export const shadowIndexes: StepHandler = {
       const invalid = objects
         .filter((o) => (o.kind === "index" ? state.indexes[o.name]?.valid === false : state.constraints[o.name]?.validated === false))
         .map((o) => o.name);
-      return { status: s.row.status, objects: objects.map((o) => o.name), missing, invalid };
+      return {
+        status: s.row.status,
+        objects: objects.map((o) => o.name),
+        missing,
+        invalid,
+        drift: [...missing.map((m) => `${m} is missing`), ...invalid.map((i) => `${i} is not valid`)],
+      };
     });
   },
 };
