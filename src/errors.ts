@@ -59,6 +59,15 @@ export class ConversionFailedError extends PgShiftError {
   }
 }
 
+export class UniqueAfterConversionError extends PgShiftError {
+  constructor(readonly table: string, readonly column: string, readonly toType: string, readonly index: string, readonly values: string[]) {
+    super(
+      `converting ${table}.${column} to ${toType} makes rows equal under unique index ${index}: converted keys ${values.join(", ")} occur more than once. ` +
+        `Fix those rows (or the \`using\` expression) first.`,
+    );
+  }
+}
+
 export class DependentObjectsError extends PgShiftError {
   constructor(readonly table: string, readonly column: string, readonly dependents: string[], readonly advice: string) {
     super(`column ${table}.${column} is used by ${dependents.join(", ")}. ${advice}`);

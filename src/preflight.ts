@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { describeColumnType, describeType } from "./catalog/describeType";
 import { introspectTable } from "./catalog/introspect";
 import { castAlwaysSucceeds, narrowingReason } from "./conversion";
-import { ConversionFailedError, DependentObjectsError, InvalidSpecError, NarrowingChangeError, PgShiftError, UnsupportedColumnError } from "./errors";
+import { ConversionFailedError, DependentObjectsError, UniqueAfterConversionError, InvalidSpecError, NarrowingChangeError, PgShiftError, UnsupportedColumnError } from "./errors";
 import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
 import type { MigrationSpec } from "./spec";
 import { convertFunctionSql } from "./sql/functions";
@@ -96,8 +96,29 @@ async function checkValues(db: ClientBase, ctx: PlanContext): Promise<void> {
     if (rows.length) {
       throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, rows.map((r) => `(${r.key})`), "the conversion gives NULL");
     }
+    if (ctx.spec.using !== undefined || !castAlwaysSucceeds(ctx.facts.from, ctx.facts.to)) await checkUniqueAfterConversion(db, ctx, conv);
   } finally {
     await db.query("ROLLBACK").catch(() => undefined);
+  }
+}
+
+/**
+ * A conversion that is not one-to-one ('ABC' and 'abc' -> the same uuid) can make two rows
+ * equal under a UNIQUE index or PRIMARY KEY: the index copy would fail to build after the
+ * whole backfill. Found here instead, by grouping the converted keys of each such index.
+ */
+async function checkUniqueAfterConversion(db: ClientBase, ctx: PlanContext, conv: string): Promise<void> {
+  const t = ctx.facts.table;
+  for (const index of t.indexes.filter((i) => i.unique && i.valid && i.coversColumn && i.keys.every((k) => k.column))) {
+    const keys = index.keys.map((k) => (k.column === t.column.name ? `${conv}(${ident(t.column.name)})` : ident(k.column!)));
+    const where = index.predicate ? `WHERE ${index.predicate}` : "";
+    const { rows } = await db.query<{ value: string }>(
+      `SELECT concat_ws(', ', ${keys.map((k) => `${k}::text`).join(", ")}) AS value FROM ${t.qualifiedName} ${where}
+        GROUP BY ${keys.join(", ")} HAVING count(*) > 1 LIMIT ${FAILING_KEYS_SHOWN}`,
+    );
+    if (rows.length) {
+      throw new UniqueAfterConversionError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, index.name, rows.map((r) => `(${r.value})`));
+    }
   }
 }
 

@@ -113,11 +113,12 @@ describe("expand children through the provider handlers", function () {
 
   it("refresh (read) of every child reports what the catalog holds", async () => {
     assert.deepEqual(await readStep(db.url, "shadow-column", spec), { status: "expand", shadowColumn: shadow, type: "bigint" });
-    assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { status: "expand", triggers: [names.forwardInsertTrigger, names.forwardUpdateTrigger] });
-    assert.deepEqual(await readStep(db.url, "backfill", spec), { status: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS });
+    assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { status: "expand", triggers: [names.forwardInsertTrigger, names.forwardUpdateTrigger], drift: [] });
+    assert.deepEqual(await readStep(db.url, "backfill", spec), { status: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, drift: [] });
     const indexes = await readStep(db.url, "shadow-indexes", spec);
     assert.deepEqual(indexes?.missing, []);
     assert.deepEqual(indexes?.invalid, []);
+    assert.deepEqual(indexes?.drift, []);
   });
 
   it("keeps the shadow in sync on INSERT and on UPDATEs that change the column", async () => {
@@ -178,7 +179,11 @@ describe("expand children through the provider handlers", function () {
 
   it("converges when the trigger was dropped behind pgshift's back: create puts it back", async () => {
     await withClient(db.url, (c) => c.query(`DROP TRIGGER ${c.escapeIdentifier(names.forwardUpdateTrigger)} ON ${TABLE}`));
-    assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { status: "expand", triggers: [names.forwardInsertTrigger] });
+    assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), {
+      status: "expand",
+      triggers: [names.forwardInsertTrigger],
+      drift: [`trigger ${names.forwardUpdateTrigger} is missing`],
+    });
     const out = await createStep(db.url, "mirror-trigger", spec);
     assert.ok(Number(out.result.statements) > 0);
     await withClient(db.url, async (c) => {

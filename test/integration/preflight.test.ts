@@ -7,6 +7,7 @@ import type { Client } from "pg";
 import {
   ColumnNotFoundError,
   ConversionFailedError,
+  UniqueAfterConversionError,
   DependentObjectsError,
   InvalidSpecError,
   NarrowingChangeError,
@@ -68,6 +69,9 @@ describe("pre-flight (real PostgreSQL)", function () {
 
         CREATE TABLE tenant_items (tenant integer, code text, qty bigint, PRIMARY KEY (tenant, code));
         INSERT INTO tenant_items VALUES (1, 'a', 1), (1, 'b', 9000000000), (2, 'a', 2);
+
+        CREATE TABLE refs (id integer PRIMARY KEY, ref varchar(36) NOT NULL CONSTRAINT refs_ref_key UNIQUE);
+        INSERT INTO refs VALUES (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), (2, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), (3, 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
       `);
     });
   });
@@ -181,6 +185,13 @@ describe("pre-flight (real PostgreSQL)", function () {
     assert.ok(err instanceof ConversionFailedError, String(err));
     assert.deepEqual(err.failingKeys, ["(4)", "(9)", "(17)"]);
     assert.match(err.message, /do not convert to uuid; first failing keys: \(4\), \(9\), \(17\); first error: invalid input syntax for type uuid/);
+  });
+
+  it("refuses a conversion that makes two rows equal under a UNIQUE constraint (before a whole backfill is wasted on it)", async () => {
+    const err = await refusesUnchanged(check({ table: "refs", column: "ref", toType: "uuid" }));
+    assert.ok(err instanceof UniqueAfterConversionError, String(err));
+    assert.equal(err.index, "refs_ref_key");
+    assert.match(err.message, /makes rows equal under unique index refs_ref_key: converted keys \(a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\) occur more than once/);
   });
 
   it("names at most the first five failing keys, in key order", async () => {
