@@ -1,10 +1,29 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { ColumnTypeChange, type Stage } from "../../index";
+import { ColumnTypeChange, WidenColumn, type Stage } from "../../index";
+import type { Scenario } from "../support/differential";
 import { normalizeColumnOrder, referenceAlter, SCENARIOS, setupSql, tableData } from "../support/differential";
 import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack } from "../support/pulumi";
+
+/** The component a user would write for the scenario. */
+function migrate(s: Scenario, stage: Stage, url: string): void {
+  const connection = pulumi.secret(url);
+  if (s.widen) {
+    new WidenColumn(s.name, { table: s.name, column: s.column, stage, connection });
+    return;
+  }
+  new ColumnTypeChange(s.name, {
+    table: s.name,
+    column: s.column,
+    toType: s.toType,
+    ...(s.using ? { using: s.using } : {}),
+    ...(s.reverseUsing ? { reverseUsing: s.reverseUsing } : {}),
+    stage,
+    connection,
+  });
+}
 
 /**
  * Differential test against PostgreSQL itself: every scenario's table is built twice; one
@@ -33,15 +52,7 @@ describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUM
     const program = async () => {
       const stage = new pulumi.Config().require("stage") as Stage;
       for (const s of SCENARIOS) {
-        new ColumnTypeChange(s.name, {
-          table: s.name,
-          column: s.column,
-          toType: s.toType,
-          ...(s.using ? { using: s.using } : {}),
-          ...(s.reverseUsing ? { reverseUsing: s.reverseUsing } : {}),
-          stage,
-          connection: pulumi.secret(shifted.url),
-        });
+        migrate(s, stage, shifted.url);
       }
     };
     stack = await createStack({ projectName: "pgshift-differential", program });
@@ -115,15 +126,7 @@ describe("differential rollback: cutover -> expand -> removed equals the untouch
     const program = async () => {
       const stage = new pulumi.Config().require("stage") as Stage;
       for (const s of SCENARIOS) {
-        new ColumnTypeChange(s.name, {
-          table: s.name,
-          column: s.column,
-          toType: s.toType,
-          ...(s.using ? { using: s.using } : {}),
-          ...(s.reverseUsing ? { reverseUsing: s.reverseUsing } : {}),
-          stage,
-          connection: pulumi.secret(shifted.url),
-        });
+        migrate(s, stage, shifted.url);
       }
     };
     stack = await createStack({ projectName: "pgshift-rollback", program });

@@ -17,6 +17,8 @@ export interface Scenario {
   referenceExtra?: string;
   /** ORDER BY for comparing data. */
   orderBy: string;
+  /** Drive it with the WidenColumn preset (toType inferred from the column) instead of ColumnTypeChange. */
+  widen?: boolean;
 }
 
 export function referenceAlter(s: Scenario): string {
@@ -161,6 +163,16 @@ export const SCENARIOS: Scenario[] = [
             INSERT INTO {t} SELECT g, 1 + g % 100, g FROM generate_series(1, 2000) g;`,
     column: "parent_id",
     toType: "bigint",
+    orderBy: "id",
+  },
+  {
+    name: "widen_smallint",
+    setup: `CREATE TABLE {t} (id int PRIMARY KEY, rank smallint NOT NULL DEFAULT 1);
+            CREATE INDEX {t}_rank ON {t} (rank);
+            INSERT INTO {t} SELECT g, g % 30000 FROM generate_series(1, 2000) g;`,
+    column: "rank",
+    toType: "integer",
+    widen: true,
     orderBy: "id",
   },
   {
