@@ -25,6 +25,14 @@ function migrate(s: Scenario, stage: Stage, url: string): void {
   });
 }
 
+/** One stack for all scenarios, its stage from stack config. */
+function everyScenario(url: string) {
+  return async () => {
+    const stage = new pulumi.Config().require("stage") as Stage;
+    for (const s of SCENARIOS) migrate(s, stage, url);
+  };
+}
+
 /**
  * Differential test against PostgreSQL itself: every scenario's table is built twice; one
  * copy goes expand -> cutover -> contract through the real `pulumi up`, the other gets a
@@ -49,12 +57,7 @@ describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUM
       });
       originalSchema.set(s.name, await dumpTableSchema(shifted.url, s.name));
     }
-    const program = async () => {
-      const stage = new pulumi.Config().require("stage") as Stage;
-      for (const s of SCENARIOS) {
-        migrate(s, stage, shifted.url);
-      }
-    };
+    const program = everyScenario(shifted.url);
     stack = await createStack({ projectName: "pgshift-differential", program });
   });
 
@@ -123,12 +126,7 @@ describe("differential rollback: cutover -> expand -> removed equals the untouch
       await withClient(shifted.url, (c) => c.query(setupSql(s)));
       await withClient(untouched.url, (c) => c.query(setupSql(s)));
     }
-    const program = async () => {
-      const stage = new pulumi.Config().require("stage") as Stage;
-      for (const s of SCENARIOS) {
-        migrate(s, stage, shifted.url);
-      }
-    };
+    const program = everyScenario(shifted.url);
     stack = await createStack({ projectName: "pgshift-rollback", program });
   });
 
