@@ -16,6 +16,11 @@ export function reverseConvertFunctionName(ctx: PlanContext): string {
   return fn(ctx, ctx.names.reverseConvertFunction);
 }
 
+/** `(expression)::type`, or the plain cast of the column when no expression is given. */
+function castTo(expression: string | undefined, column: string, type: string): string {
+  return expression === undefined ? `${ident(column)}::${type}` : `(${expression})::${type}`;
+}
+
 /**
  * old type -> new type, as one SQL function that the trigger, the backfill and the pre-flight
  * all call, so the three can never disagree. Its parameter carries the column's name, so a
@@ -24,20 +29,18 @@ export function reverseConvertFunctionName(ctx: PlanContext): string {
  */
 export function convertFunctionSql(ctx: PlanContext, name = convertFunctionName(ctx)): string {
   const col = ctx.facts.table.column;
-  const expr = ctx.spec.using ?? `${ident(col.name)}::${ctx.facts.to.formatted}`;
   return (
     `CREATE OR REPLACE FUNCTION ${name}(${ident(col.name)} ${ctx.facts.from.formatted}) ` +
-    `RETURNS ${ctx.facts.to.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT (${expr})::${ctx.facts.to.formatted} ${BODY}`
+    `RETURNS ${ctx.facts.to.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT ${castTo(ctx.spec.using, col.name, ctx.facts.to.formatted)} ${BODY}`
   );
 }
 
 /** new type -> old type, for the reverse trigger after cutover (`reverseUsing`). */
 export function reverseConvertFunctionSql(ctx: PlanContext): string {
   const col = ctx.facts.table.column;
-  const expr = ctx.spec.reverseUsing ?? `${ident(col.name)}::${ctx.facts.from.formatted}`;
   return (
     `CREATE OR REPLACE FUNCTION ${reverseConvertFunctionName(ctx)}(${ident(col.name)} ${ctx.facts.to.formatted}) ` +
-    `RETURNS ${ctx.facts.from.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT (${expr})::${ctx.facts.from.formatted} ${BODY}`
+    `RETURNS ${ctx.facts.from.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT ${castTo(ctx.spec.reverseUsing, col.name, ctx.facts.from.formatted)} ${BODY}`
   );
 }
 

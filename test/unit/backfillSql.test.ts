@@ -7,10 +7,10 @@ const CONV = '"public"."pgshift_contentcuration_file_file_size_conv"(t."file_siz
 const SHADOW = '"file_size__pgshift_new"';
 
 /** The part after the batch CTE: the UPDATE of the shadow and the result row (counts and the batch's last key). */
-function rest(tEqBatch: string, lastKeys: string, lastOrder: string): string {
+function rest(tEqBatch: string, tRange: string, lastKeys: string, lastOrder: string): string {
   return (
     `updated AS (UPDATE ${T} AS t SET ${SHADOW} = ${CONV} FROM batch WHERE ${tEqBatch} ` +
-    `AND t.${SHADOW} IS DISTINCT FROM ${CONV} RETURNING 1) ` +
+    `AND ${tRange} AND t.${SHADOW} IS DISTINCT FROM ${CONV} RETURNING 1) ` +
     `SELECT (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM updated)::int AS updated, ` +
     `(SELECT json_build_array(${lastKeys}) FROM batch ORDER BY ${lastOrder} LIMIT 1) AS last`
   );
@@ -19,19 +19,20 @@ function rest(tEqBatch: string, lastKeys: string, lastOrder: string): string {
 describe("backfill SQL", () => {
   describe("single-column integer key", () => {
     const ctx = fileContext();
-    const tail = rest('(t."id") = (batch."id")', '"id"::text', '"id" DESC');
+    const tail = (range: string) => rest('(t."id") = (batch."id")', range, '"id"::text', '"id" DESC');
 
-    it("first batch: $1 upper bound, $2 limit, no lower bound", () => {
+    it("first batch: $1 upper bound, $2 limit, no lower bound (the range repeated on the UPDATE side)", () => {
       assert.equal(
         batchSql(ctx, true),
-        `WITH batch AS MATERIALIZED (SELECT "id" FROM ${T} WHERE ("id") <= ($1::integer) ORDER BY "id" LIMIT $2), ${tail}`,
+        `WITH batch AS MATERIALIZED (SELECT "id" FROM ${T} WHERE ("id") <= ($1::integer) ORDER BY "id" LIMIT $2), ${tail('(t."id") <= ($1::integer)')}`,
       );
     });
 
     it("next batches: $3 lower bound (the checkpoint), exclusive", () => {
       assert.equal(
         batchSql(ctx, false),
-        `WITH batch AS MATERIALIZED (SELECT "id" FROM ${T} WHERE ("id") > ($3::integer) AND ("id") <= ($1::integer) ORDER BY "id" LIMIT $2), ${tail}`,
+        `WITH batch AS MATERIALIZED (SELECT "id" FROM ${T} WHERE ("id") > ($3::integer) AND ("id") <= ($1::integer) ORDER BY "id" LIMIT $2), ` +
+          tail('(t."id") > ($3::integer) AND (t."id") <= ($1::integer)'),
       );
     });
   });
@@ -43,19 +44,21 @@ describe("backfill SQL", () => {
         { name: "b", type: "text" },
       ],
     });
-    const tail = rest('(t."a", t."b") = (batch."a", batch."b")', '"a"::text, "b"::text', '"a" DESC, "b" DESC');
+    const tail = (range: string) => rest('(t."a", t."b") = (batch."a", batch."b")', range, '"a"::text, "b"::text', '"a" DESC, "b" DESC');
 
     it("first batch: row comparison with $1, $2 upper bound, $3 limit", () => {
       assert.equal(
         batchSql(ctx, true),
-        `WITH batch AS MATERIALIZED (SELECT "a", "b" FROM ${T} WHERE ("a", "b") <= ($1::integer, $2::text) ORDER BY "a", "b" LIMIT $3), ${tail}`,
+        `WITH batch AS MATERIALIZED (SELECT "a", "b" FROM ${T} WHERE ("a", "b") <= ($1::integer, $2::text) ORDER BY "a", "b" LIMIT $3), ` +
+          tail('(t."a", t."b") <= ($1::integer, $2::text)'),
       );
     });
 
     it("next batches: row comparison with $4, $5 lower bound", () => {
       assert.equal(
         batchSql(ctx, false),
-        `WITH batch AS MATERIALIZED (SELECT "a", "b" FROM ${T} WHERE ("a", "b") > ($4::integer, $5::text) AND ("a", "b") <= ($1::integer, $2::text) ORDER BY "a", "b" LIMIT $3), ${tail}`,
+        `WITH batch AS MATERIALIZED (SELECT "a", "b" FROM ${T} WHERE ("a", "b") > ($4::integer, $5::text) AND ("a", "b") <= ($1::integer, $2::text) ORDER BY "a", "b" LIMIT $3), ` +
+          tail('(t."a", t."b") > ($4::integer, $5::text) AND (t."a", t."b") <= ($1::integer, $2::text)'),
       );
     });
   });

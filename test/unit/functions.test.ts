@@ -18,7 +18,7 @@ describe("conversion functions", () => {
   it("default cast: old type -> new type, parameter named after the column", () => {
     assert.equal(
       convertFunctionSql(fileContext()),
-      `CREATE OR REPLACE FUNCTION ${CONV}("file_size" integer) RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT ("file_size"::bigint)::bigint $pgshift$`,
+      `CREATE OR REPLACE FUNCTION ${CONV}("file_size" integer) RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT "file_size"::bigint $pgshift$`,
     );
   });
 
@@ -38,7 +38,7 @@ describe("conversion functions", () => {
     const rconv = '"public"."pgshift_contentcuration_file_file_size_rconv"';
     assert.equal(
       reverseConvertFunctionSql(fileContext()),
-      `CREATE OR REPLACE FUNCTION ${rconv}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT ("file_size"::integer)::integer $pgshift$`,
+      `CREATE OR REPLACE FUNCTION ${rconv}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT "file_size"::integer $pgshift$`,
     );
     assert.equal(
       reverseConvertFunctionSql(fileContext({}, { reverseUsing: "least(file_size, 2147483647)" })),
