@@ -32,7 +32,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { create, type StepInputs } from "../src/provider";
 import type { StepKind } from "../src/provider/inputs";
-import { parseSpec, withoutStage, type BackfillOptions } from "../src/spec";
+import { DEFAULT_BACKFILL, parseSpec, withoutStage, type BackfillOptions } from "../src/spec";
 import { createTestDatabase, stopTestServer, testServer, withClient, type TestDatabase } from "../test/support/pg";
 import { startWriter, type WriterStats } from "../test/support/writer";
 
@@ -298,7 +298,7 @@ async function benchPgshift(label: string, backfill: BackfillOptions): Promise<M
       rssBeforeMb: whole.rssBeforeMb,
       rssPeakMb: Math.max(b.rssPeakMb, whole.rssBeforeMb),
       rssSamples: b.rssSamples,
-      notes: `${(r.batches ?? 0).toLocaleString("en-US")} keyset batches (adaptive size, target 500 ms), ${(r.rowsUpdated ?? 0).toLocaleString("en-US")} rows updated, a transaction and checkpoint per batch`,
+      notes: `${(r.batches ?? 0).toLocaleString("en-US")} keyset batches (adaptive size, target ${DEFAULT_BACKFILL.targetBatchMs} ms), ${(r.rowsUpdated ?? 0).toLocaleString("en-US")} rows updated, a transaction and checkpoint per batch`,
       extra: { result: b.result },
     };
     return [backfillOnly, whole];

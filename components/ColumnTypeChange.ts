@@ -42,6 +42,20 @@ export interface ColumnTypeChangeArgs {
 }
 
 /**
+ * A planning error (pre-flight, a refused stage) reaches every child through its
+ * `statements` input, and Pulumi's serializer prefixes the one shared error object with
+ * `error serializing property "statements": ` once per child. Pin the message so users read
+ * pgshift's sentence as written.
+ */
+function keepMessage(err: unknown): never {
+  if (err instanceof Error) {
+    const message = err.message;
+    Object.defineProperty(err, "message", { get: () => message, set: () => undefined, configurable: true });
+  }
+  throw err;
+}
+
+/**
  * Changes the type of a live PostgreSQL column without downtime, one stage per `pulumi up`:
  * expand -> cutover -> contract. Children: ShadowColumn, MirrorTrigger, Backfill,
  * ShadowIndexes (always), Cutover (stage >= cutover), Contract (stage = contract).
@@ -80,7 +94,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     this.spec = spec;
     const connection = resolveConnection(args.connection);
     // planning reads the catalog (never writes); the plan holds no secret, so unwrap it for preview
-    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s)));
+    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s).catch(keepMessage)));
     const child = (suffix: string) => `${name}-${suffix}`;
     const common = { connection, spec: spec.apply(withoutStage) };
     this.shadowColumnStep = new MigrationStep("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });

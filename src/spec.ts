@@ -15,7 +15,7 @@ export interface BackfillOptions {
   maxBatchSize?: number;
   /** Pause between batches, in ms, to leave room for application traffic. Default 0. */
   pauseMs?: number;
-  /** The batch size adapts so one batch takes about this long, in ms. Default 500. */
+  /** The batch size adapts so one batch takes about this long, in ms (also about the longest an application write to a row of the current batch waits). Default 200. */
   targetBatchMs?: number;
   /** Pause while any replica lags more than this, in ms. Default 10000; 0 disables the check. */
   maxReplicationLagMs?: number;
@@ -79,7 +79,7 @@ export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
   batchSize: 5000,
   maxBatchSize: 50000,
   pauseMs: 0,
-  targetBatchMs: 500,
+  targetBatchMs: 200,
   maxReplicationLagMs: 10000,
 };
 
