@@ -7,7 +7,7 @@
  * and only then acts.
  */
 import { parseSpec } from "../spec";
-import { asError, PgShiftError } from "../errors";
+import { asError, PgShiftError, TableNotFoundError } from "../errors";
 import { STEP_KINDS, type StepInputs, type StepOutputs } from "./inputs";
 import { handlers } from "./handlers";
 
@@ -89,6 +89,11 @@ export async function remove(_id: string, props: StepOutputs): Promise<void> {
   try {
     await handlers[props.kind].remove(props, log);
   } catch (err) {
+    // the table was dropped after (or instead of) the migration: there is nothing to undo
+    if (err instanceof TableNotFoundError) {
+      log(`pgshift: ${props.spec.table} no longer exists; nothing to remove for ${props.kind}`);
+      return;
+    }
     rethrow(err);
   }
 }
@@ -98,6 +103,7 @@ export async function read(id: string, props: StepOutputs): Promise<{ id?: strin
     const result = await handlers[props.kind].read(props);
     return result === null ? {} : { id, props: { ...props, result } };
   } catch (err) {
+    if (err instanceof TableNotFoundError) return {};
     rethrow(err);
   }
 }

@@ -46,6 +46,9 @@ describe("expand stage through the real pulumi up", function () {
 
   it("previews without writing, expands under a concurrent writer, converges, and destroys back to the original schema", async () => {
     const schemaBefore = await dumpTableSchema(db.url, TABLE);
+    const dataDigest = () =>
+      withClient(db.url, async (c) => (await c.query(`SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS d FROM ${TABLE} t`)).rows[0].d as string);
+    const dataBefore = await dataDigest();
     const program = async () => {
       const change = new ColumnTypeChange("file-size", {
         table: TABLE,
@@ -67,6 +70,11 @@ describe("expand stage through the real pulumi up", function () {
     assert.match(shown, /ADD COLUMN "file_size__pgshift_new" bigint/);
     assert.match(shown, /CREATE INDEX CONCURRENTLY "file_checksum_size_idx__pgshift"/);
     assert.equal(await dumpTableSchema(db.url, TABLE), schemaBefore, "preview changed the schema");
+    assert.equal(await dataDigest(), dataBefore, "preview changed the data");
+    await withClient(db.url, async (c) => {
+      const { rows } = await c.query(`SELECT to_regclass('pgshift_migrations') AS state, (SELECT count(*)::int FROM pg_proc WHERE proname LIKE 'pgshift%') AS functions`);
+      assert.deepEqual(rows[0], { state: null, functions: 0 }, "preview created pgshift objects");
+    });
 
     // up, with an application writing all along
     const writer = startWriter({ url: db.url, table: TABLE, column: "file_size", maxId: ROWS, insertExtras: { checksum: "md5(random()::text)" } });
