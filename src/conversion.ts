@@ -79,8 +79,5 @@ export function castAlwaysSucceeds(from: TypeDescription, to: TypeDescription): 
   return false;
 }
 
-/** int -> bigint, smallint -> int: the widenings the WidenColumn preset infers. */
-export const WIDENINGS: Record<string, string> = { int2: "integer", int4: "bigint" };
-
 /** pg_type names of the integer types. */
 export const INTEGER_TYPES = Object.keys(INTEGER_RANK);
