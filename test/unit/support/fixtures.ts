@@ -10,6 +10,11 @@
  *   CREATE INDEX contentcuration_file_large_idx ON contentcuration_file (checksum) WHERE file_size > 1000000;
  *
  * and the change file_size integer -> bigint. Strings are as PostgreSQL 15 deparses them.
+ *
+ * FileFactsOptions vary it: file_size NOT NULL / with a DEFAULT / a COMMENT / a UNIQUE
+ * constraint (contentcuration_file_file_size_key), extra CHECK / FOREIGN KEY constraints, other
+ * from / to types, and `changeId`: the change of the PRIMARY KEY column id integer -> bigint
+ * instead, with id a serial (default) or an identity column (`id`).
  */
 import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "../../../src/catalog/types";
 import type { TypeDescription } from "../../../src/conversion";
@@ -68,38 +73,69 @@ export interface FileFactsOptions {
   constraints?: ConstraintInfo[];
   /** Replace the backfill key (default: id integer). */
   keyColumns?: { name: string; type: string }[];
+  /** file_size has this DEFAULT expression (as pg_get_expr prints it). */
+  default?: string;
+  /** COMMENT ON COLUMN file_size. */
+  comment?: string;
+  /** file_size has a UNIQUE constraint, contentcuration_file_file_size_key (its index has the same name). */
+  unique?: boolean;
+  /** Types of the change (default integer -> bigint). */
+  from?: TypeDescription;
+  to?: TypeDescription;
+  /**
+   * Change id (the PRIMARY KEY) instead of file_size: the primary key's index and constraint
+   * then cover the changed column, and the column owns contentcuration_file_id_seq.
+   */
+  changeId?: boolean;
+  /** How id is declared: `serial` (default), or `integer GENERATED ALWAYS / BY DEFAULT AS IDENTITY`. */
+  id?: "serial" | "identity always" | "identity by default";
 }
 
-/** The MigrationFacts of contentcuration_file.file_size integer -> bigint. A fresh object each call. */
+export const UNIQUE_KEY = "contentcuration_file_file_size_key";
+/** What pg_get_serial_sequence returns for id (serial and identity alike). */
+export const ID_SEQUENCE = "public.contentcuration_file_id_seq";
+
+/** The MigrationFacts of contentcuration_file.file_size integer -> bigint (or id, see FileFactsOptions). A fresh object each call. */
 export function fileFacts(opts: FileFactsOptions = {}): MigrationFacts {
-  const fileSize = column("file_size", 3, "integer", "int4", { notNull: opts.notNull ?? false });
-  const columns = [
-    column("id", 1, "integer", "int4", { notNull: true, default: "nextval('contentcuration_file_id_seq'::regclass)" }),
-    column("checksum", 2, "text", "text", { notNull: true }),
-    fileSize,
-  ];
+  const idKind = opts.id ?? "serial";
+  const id =
+    idKind === "serial"
+      ? column("id", 1, "integer", "int4", { notNull: true, default: "nextval('contentcuration_file_id_seq'::regclass)" })
+      : column("id", 1, "integer", "int4", { notNull: true, identity: idKind === "identity always" ? "a" : "d" });
+  const fileSize = column("file_size", 3, "integer", "int4", {
+    notNull: opts.notNull ?? false,
+    default: opts.default ?? null,
+    comment: opts.comment ?? null,
+  });
+  const columns = [id, column("checksum", 2, "text", "text", { notNull: true }), fileSize];
+  const changeId = opts.changeId ?? false;
+  const coversFileSize = !changeId;
   const table: TableSnapshot = {
     schema: "public",
     name: "contentcuration_file",
     qualifiedName: '"public"."contentcuration_file"',
     columns,
-    column: fileSize,
+    column: changeId ? id : fileSize,
     keyColumns: opts.keyColumns ?? [{ name: "id", type: "integer" }],
     indexes: [
-      index(COMPOSITE_INDEX, [key("checksum"), key("file_size")]),
-      index(PARTIAL_INDEX, [key("checksum")], { predicate: "(file_size > 1000000)" }),
-      index(PKEY, [key("id")], { unique: true, primary: true, constraint: PKEY, coversColumn: false }),
+      index(COMPOSITE_INDEX, [key("checksum"), key("file_size")], { coversColumn: coversFileSize }),
+      index(PARTIAL_INDEX, [key("checksum")], { predicate: "(file_size > 1000000)", coversColumn: coversFileSize }),
+      index(PKEY, [key("id")], { unique: true, primary: true, constraint: PKEY, coversColumn: changeId }),
+      ...(opts.unique ? [index(UNIQUE_KEY, [key("file_size")], { unique: true, constraint: UNIQUE_KEY, coversColumn: coversFileSize })] : []),
     ],
     constraints: [
-      { name: PKEY, type: "p", definition: "PRIMARY KEY (id)", columns: ["id"], validated: true, coversColumn: false },
+      { name: PKEY, type: "p", definition: "PRIMARY KEY (id)", columns: ["id"], validated: true, coversColumn: changeId },
+      ...(opts.unique
+        ? [{ name: UNIQUE_KEY, type: "u" as const, definition: "UNIQUE (file_size)", columns: ["file_size"], validated: true, coversColumn: coversFileSize }]
+        : []),
       ...(opts.constraints ?? []),
     ],
     referencingForeignKeys: [],
     dependents: [],
-    ownedSequence: null,
+    ownedSequence: changeId ? { qualifiedName: ID_SEQUENCE, dataType: "integer" } : null,
     triggers: [],
   };
-  return { table, from: INT4, to: INT8 };
+  return { table, from: opts.from ?? INT4, to: opts.to ?? INT8 };
 }
 
 /** parseSpec of the change, with overrides (e.g. `using`). */
@@ -107,8 +143,10 @@ export function fileSpec(extra: Partial<ColumnChangeInput> = {}) {
   return parseSpec({ table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand", ...extra });
 }
 
+/** The PlanContext of the change; the spec names the changed column and the facts' new type unless `spec` says otherwise. */
 export function fileContext(opts: FileFactsOptions = {}, spec: Partial<ColumnChangeInput> = {}): PlanContext {
-  return planContext(fileSpec(spec), fileFacts(opts));
+  const facts = fileFacts(opts);
+  return planContext(fileSpec({ column: facts.table.column.name, toType: facts.to.formatted, ...spec }), facts);
 }
 
 /**
