@@ -277,7 +277,7 @@ describe("planCutover", () => {
     }
   });
 
-  // BUG: src/plan/cutover.ts:71-74 (planCutover; also planRollback at :135-138) re-adds a PRIMARY KEY / UNIQUE
+  // BUG: src/plan/cutover.ts:69-72 (planCutover; also planRollback at :152-155) re-adds a PRIMARY KEY / UNIQUE
   // constraint as `ADD CONSTRAINT c UNIQUE USING INDEX i` with no deferrability, so a
   // `UNIQUE (...) DEFERRABLE INITIALLY DEFERRED` constraint comes out of the cutover NOT DEFERRABLE
   // (ALTER COLUMN ... TYPE keeps it), and application transactions that rely on the deferred
@@ -553,7 +553,7 @@ describe("cutover and rollback are inverses (property over every fixture variant
     });
   }
 
-  // BUG: src/plan/cutover.ts:110-150 (planRollback) never drops the three functions planCutover's `before`
+  // BUG: src/plan/cutover.ts:117-176 (planRollback) never drops the three functions planCutover's `before`
   // created (<table>_<column>_rconv, _irrev, _rev). After cutover -> expand, removing the component
   // runs planRemoveShadowColumn / planRemoveMirrorTrigger, which drop only _conv and _fwd, so the
   // three stay in the application's schema for good (the differential e2e test compares pg_dump -t

@@ -93,7 +93,7 @@ $pgshift$`,
     assert.match(sql, /setval\(pg_get_serial_sequence\('"public"\."o''brien"', 'it''s'\)/);
   });
 
-  // BUG: src/sql/identity.ts:32 (moveIdentitySql) puts the table and the to-column into format()'s template
+  // BUG: src/sql/identity.ts:29 (moveIdentitySql) puts the table and the to-column into format()'s template
   // as text, so a `%` in either name (legal in a quoted identifier: "growth%", "pct%s") is read
   // by format() as a specifier: `%"` fails with "unrecognized format() type specifier", and `%s`
   // consumes an argument so every option after it shifts. The cutover (and rollback) swap of an
