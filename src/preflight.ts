@@ -46,6 +46,14 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
   if (exclusion) {
     throw new UnsupportedColumnError(`column ${where} is part of exclusion constraint ${ident(exclusion.name)}, which pgshift cannot rebuild without blocking writes`);
   }
+  const deferrable = table.constraints.find((c) => c.coversColumn && (c.type === "p" || c.type === "u") && / DEFERRABLE/.test(c.definition));
+  if (deferrable) {
+    // the index copy on the shadow would check immediately during expand (an application
+    // transaction relying on the deferred check would fail), and USING INDEX would drop DEFERRABLE
+    throw new UnsupportedColumnError(
+      `column ${where} is part of DEFERRABLE constraint ${ident(deferrable.name)}, which pgshift cannot copy without changing when it is checked; make it NOT DEFERRABLE first (ALTER TABLE ... ALTER CONSTRAINT ${ident(deferrable.name)} NOT DEFERRABLE), or change the column with a plain ALTER`,
+    );
+  }
   await checkRights(db, table.schema, table.qualifiedName);
   const facts: MigrationFacts = { table, from, to };
   await checkValues(db, planContext(spec, facts));

@@ -2,7 +2,7 @@ import type { IndexInfo } from "../catalog/types";
 import { INTEGER_TYPES } from "../conversion";
 import { stateTableName } from "../db/state";
 import { oldIndexName, shadowIndexName } from "../names";
-import { dropTriggerSql, reverseConvertFunctionSql, forwardTriggersSql } from "../sql/functions";
+import { dropFunctionSql, dropTriggerSql, forwardTriggersSql, reverseConvertFunctionSql } from "../sql/functions";
 import { moveIdentitySql } from "../sql/identity";
 import { shadowIndexSql } from "../sql/indexes";
 import { ident, literal } from "../sql/quote";
@@ -171,6 +171,13 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   return {
     before,
     swap: transaction("swap the columns back (rollback of cutover)", ...sql),
-    after: [alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
+    after: [
+      // the swap dropped the reverse triggers; a later cutover creates these again
+      transaction(
+        "drop the reverse functions",
+        ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.reverseConvertFunction].map((f) => dropFunctionSql(ctx, f)),
+      ),
+      alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`),
+    ],
   };
 }

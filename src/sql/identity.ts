@@ -6,6 +6,11 @@ const TYPE_BOUNDS: Record<string, [string, string]> = {
   int8: ["-9223372036854775808", "9223372036854775807"],
 };
 
+/** Text placed into a format() template inside a SQL string literal: quotes doubled, and % too (format() reads %). */
+function template(text: string): string {
+  return text.replace(/'/g, "''").replace(/%/g, "%%");
+}
+
 /**
  * Moves an identity from column `from` to column `to` inside the cutover (or rollback)
  * transaction: same sequence name, options and current value. PostgreSQL cannot hand an
@@ -26,7 +31,7 @@ BEGIN
   SELECT seqstart, seqincrement, seqmin, seqmax, seqcache, seqcycle INTO s FROM pg_sequence WHERE seqrelid = seq::regclass;
   EXECUTE format('SELECT last_value, is_called FROM %s', seq) INTO last_value, called;
   ALTER TABLE ${table} ALTER COLUMN ${ident(from)} DROP IDENTITY;
-  EXECUTE format('ALTER TABLE ${table.replace(/'/g, "''")} ALTER COLUMN ${ident(to).replace(/'/g, "''")} ADD GENERATED ${generated} AS IDENTITY (SEQUENCE NAME %s START WITH %s INCREMENT BY %s %s %s CACHE %s %s)',
+  EXECUTE format('ALTER TABLE ${template(table)} ALTER COLUMN ${template(ident(to))} ADD GENERATED ${generated} AS IDENTITY (SEQUENCE NAME %s START WITH %s INCREMENT BY %s %s %s CACHE %s %s)',
     seq, s.seqstart, s.seqincrement,
     CASE WHEN s.seqmin::text IN ('1', ${literal(bounds[0])}) THEN 'NO MINVALUE' ELSE 'MINVALUE ' || s.seqmin END,
     CASE WHEN s.seqmax::text IN ('-1', ${literal(bounds[1])}) THEN 'NO MAXVALUE' ELSE 'MAXVALUE ' || s.seqmax END,

@@ -8,6 +8,7 @@ import {
   ColumnNotFoundError,
   ConversionFailedError,
   UniqueAfterConversionError,
+  UnsupportedColumnError,
   DependentObjectsError,
   InvalidSpecError,
   NarrowingChangeError,
@@ -69,6 +70,8 @@ describe("pre-flight (real PostgreSQL)", function () {
 
         CREATE TABLE tenant_items (tenant integer, code text, qty bigint, PRIMARY KEY (tenant, code));
         INSERT INTO tenant_items VALUES (1, 'a', 1), (1, 'b', 9000000000), (2, 'a', 2);
+
+        CREATE TABLE deferred_codes (id integer PRIMARY KEY, code integer CONSTRAINT deferred_codes_code_key UNIQUE DEFERRABLE INITIALLY DEFERRED);
 
         CREATE TABLE refs (id integer PRIMARY KEY, ref varchar(36) NOT NULL CONSTRAINT refs_ref_key UNIQUE);
         INSERT INTO refs VALUES (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), (2, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), (3, 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
@@ -192,6 +195,12 @@ describe("pre-flight (real PostgreSQL)", function () {
     assert.ok(err instanceof UniqueAfterConversionError, String(err));
     assert.equal(err.index, "refs_ref_key");
     assert.match(err.message, /makes rows equal under unique index refs_ref_key: converted keys \(a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\) occur more than once/);
+  });
+
+  it("refuses a column under a DEFERRABLE unique constraint (its copy would check immediately)", async () => {
+    const err = await refusesUnchanged(check({ table: "deferred_codes", column: "code", toType: "bigint" }));
+    assert.ok(err instanceof UnsupportedColumnError, String(err));
+    assert.match(err.message, /part of DEFERRABLE constraint "deferred_codes_code_key".*NOT DEFERRABLE/);
   });
 
   it("names at most the first five failing keys, in key order", async () => {

@@ -61,7 +61,7 @@ async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
   }
   if (keys) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: the old column differs for keys ${keys}. ${how}`);
   const seq = t.ownedSequence;
-  if (seq && !t.column.identity) {
+  if (seq) {
     const { rows } = await s.db.query<{ ok: boolean }>(
       `SELECT last_value <= (SELECT max(v) FROM (VALUES (32767::bigint, 'smallint'), (2147483647, 'integer'), (9223372036854775807, 'bigint')) b(v, t) WHERE t = $1) AS ok FROM ${seq.qualifiedName}`,
       [seq.dataType],
