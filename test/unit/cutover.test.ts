@@ -9,6 +9,7 @@ import { forwardTriggersSql } from "../../src/sql/functions";
 import { moveIdentitySql } from "../../src/sql/identity";
 import { reverseTriggerFunctionSql } from "../../src/sql/reverse";
 import {
+  CHECK,
   COMPOSITE_INDEX,
   expandedLive,
   fileContext,
@@ -24,14 +25,6 @@ const T = '"public"."contentcuration_file"';
 const STATE = '"public"."pgshift_migrations"';
 const FN = (name: string) => `"public"."pgshift_contentcuration_file_${name}"`;
 
-const CHECK: ConstraintInfo = {
-  name: "contentcuration_file_file_size_check",
-  type: "c",
-  definition: "CHECK ((file_size >= 0))",
-  columns: ["file_size"],
-  validated: true,
-  coversColumn: true,
-};
 const FKEY: ConstraintInfo = {
   name: "contentcuration_file_file_size_fkey",
   type: "f",

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { ConstraintInfo } from "../../src/catalog/types";
 import {
   planMirrorTrigger,
   planRemoveMirrorTrigger,
@@ -12,17 +11,9 @@ import {
 import { untouched, type LiveState, type PlanContext } from "../../src/plan/facts";
 import { alone, statementsOf, transaction, type Step } from "../../src/plan/step";
 import { convertFunctionSql, forwardTriggerFunctionSql, forwardTriggersSql } from "../../src/sql/functions";
-import { COMPOSITE_INDEX, expandedLive, fileContext, fileFacts, PARTIAL_INDEX, PKEY } from "./support/fixtures";
+import { CHECK, COMPOSITE_INDEX, expandedLive, fileContext, fileFacts, PARTIAL_INDEX, PKEY } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
-const CHECK: ConstraintInfo = {
-  name: "contentcuration_file_file_size_check",
-  type: "c",
-  definition: "CHECK ((file_size >= 0))",
-  columns: ["file_size"],
-  validated: true,
-  coversColumn: true,
-};
 
 const dropIndex = (name: string) => `DROP INDEX CONCURRENTLY IF EXISTS "public"."${name}"`;
 const buildComposite = alone(

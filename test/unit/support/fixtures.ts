@@ -63,6 +63,16 @@ function column(name: string, attnum: number, type: string, typeName: string, ex
 }
 
 export const PKEY = "contentcuration_file_pkey";
+
+/** A CHECK constraint on the changed column (add it with `constraints: [CHECK]`). */
+export const CHECK: ConstraintInfo = {
+  name: "contentcuration_file_file_size_check",
+  type: "c",
+  definition: "CHECK ((file_size >= 0))",
+  columns: ["file_size"],
+  validated: true,
+  coversColumn: true,
+};
 export const COMPOSITE_INDEX = "contentcuration_file_checksum_file_size_idx";
 export const PARTIAL_INDEX = "contentcuration_file_large_idx";
 
