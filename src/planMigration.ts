@@ -11,7 +11,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/e
 import { planContext, untouched } from "./plan/facts";
 import { statementsOf } from "./plan/step";
 import { preflight } from "./preflight";
-import type { ColumnChangeSpec, Stage } from "./spec";
+import type { ColumnChangeSpec, MigrationSpec, Stage } from "./spec";
 
 /** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
 export interface MigrationPlan {
@@ -50,6 +50,25 @@ export function checkTransition(recorded: Stage | null, wanted: Stage, id: strin
 }
 
 /**
+ * A started migration keeps its target: its shadow column, backfill and copies were made for
+ * it. Changing `toType` or the conversion midway is refused with the way to do it instead
+ * (the facts the plan uses are the recorded ones, so the change would otherwise be ignored).
+ */
+export function checkSameTarget(recorded: Pick<MigrationSpec, "toType" | "using" | "reverseUsing">, wanted: MigrationSpec, stage: Stage, id: string): void {
+  const changed = (["toType", "using", "reverseUsing"] as const).filter((k) => (recorded[k] ?? null) !== (wanted[k] ?? null));
+  if (changed.length === 0) return;
+  const how =
+    stage === "expand"
+      ? "To change the target, remove the component (pulumi up drops everything it added), then add it again with the new arguments."
+      : "Step back to stage \"expand\" first, then remove the component and add it again with the new arguments.";
+  throw new IllegalTransitionError(
+    `${id} was started with ${changed.map((k) => `${k} ${JSON.stringify(recorded[k] ?? null)}`).join(", ")}; it cannot change to ${changed
+      .map((k) => `${k} ${JSON.stringify(wanted[k] ?? null)}`)
+      .join(", ")} midway. ${how}`,
+  );
+}
+
+/**
  * Plans the migration from the catalog (read-only: this runs in `pulumi preview`). Before expand
  * it runs the pre-flight checks; afterwards it plans from the facts frozen in the state row, so
  * the statements stay the same from one `pulumi up` to the next.
@@ -60,6 +79,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec):
   const stateSchema = spec.stateSchema ?? t.schema;
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkTransition(row?.status ?? null, spec.stage, names.id);
+  if (row && row.status !== "contract") checkSameTarget(row.spec, spec, row.status, names.id);
   const facts = row?.facts ?? (await preflight(db, spec));
   const ctx = planContext(spec, facts);
   const fresh = untouched(facts);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { IllegalTransitionError } from "../../src/errors";
-import { checkTransition } from "../../src/planMigration";
-import type { Stage } from "../../src/spec";
+import { checkSameTarget, checkTransition } from "../../src/planMigration";
+import { parseSpec, withoutStage, type Stage } from "../../src/spec";
 
 const ID = "public.contentcuration_file.file_size";
 
@@ -55,4 +55,28 @@ describe("checkTransition", () => {
       );
     });
   }
+});
+
+describe("checkSameTarget", () => {
+  const started = withoutStage(parseSpec({ table: "t", column: "c", toType: "bigint", stage: "expand" }));
+
+  it("accepts the same target, whatever else changed (backfill tuning, lock policy)", () => {
+    const wanted = withoutStage(parseSpec({ table: "t", column: "c", toType: "bigint", stage: "cutover", backfill: { pauseMs: 50 }, lockTimeoutMs: 300 }));
+    checkSameTarget(started, wanted, "expand", ID);
+  });
+
+  it("refuses a new toType midway, with the way forward for the stage it is at", () => {
+    const wanted = withoutStage(parseSpec({ table: "t", column: "c", toType: "numeric(30,0)", stage: "expand" }));
+    assert.throws(() => checkSameTarget(started, wanted, "expand", ID), (err: unknown) => {
+      assert.ok(err instanceof IllegalTransitionError);
+      assert.equal(err.message, `${ID} was started with toType "bigint"; it cannot change to toType "numeric(30,0)" midway. To change the target, remove the component (pulumi up drops everything it added), then add it again with the new arguments.`);
+      return true;
+    });
+    assert.throws(() => checkSameTarget(started, wanted, "cutover", ID), /Step back to stage "expand" first/);
+  });
+
+  it("refuses a new using expression", () => {
+    const wanted = withoutStage(parseSpec({ table: "t", column: "c", toType: "bigint", using: "c::bigint * 2", stage: "expand" }));
+    assert.throws(() => checkSameTarget(started, wanted, "expand", ID), /started with using null; it cannot change to using "c::bigint \* 2"/);
+  });
 });
