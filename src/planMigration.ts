@@ -39,7 +39,8 @@ export interface MigrationPlan {
 export function checkTransition(recorded: Stage | null, wanted: Stage, id: string): void {
   if (recorded === "contract" && wanted !== "contract") {
     throw new IllegalTransitionError(
-      `${id} is contracted: the old column is gone and the change cannot be undone. Keep stage "contract" (or remove the component, which changes nothing in the database).`,
+      `${id} is contracted: the old column is gone and the change cannot be undone. Keep stage "contract" (or remove the component, which changes nothing in the database). ` +
+        `To change this column's type again later: remove this component, delete its finished record (DELETE FROM pgshift_migrations WHERE id = '${id}' in the state schema), then add a new one.`,
     );
   }
   if (wanted === "contract" && recorded !== "cutover" && recorded !== "contract") {
