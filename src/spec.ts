@@ -19,6 +19,11 @@ export interface BackfillOptions {
   targetBatchMs?: number;
   /** Pause while any replica lags more than this, in ms. Default 10000; 0 disables the check. */
   maxReplicationLagMs?: number;
+  /**
+   * Pause while another transaction has been open longer than this, in ms (it holds back
+   * VACUUM, so every batch would add bloat that cannot be cleaned). Default 0: off.
+   */
+  maxTransactionAgeMs?: number;
 }
 
 export interface LockPolicy {
@@ -81,6 +86,7 @@ export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
   pauseMs: 0,
   targetBatchMs: 200,
   maxReplicationLagMs: 10000,
+  maxTransactionAgeMs: 0,
 };
 
 export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 };
@@ -176,6 +182,7 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     pauseMs: positiveInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, true),
     targetBatchMs: positiveInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs),
     maxReplicationLagMs: positiveInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, true),
+    maxTransactionAgeMs: positiveInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, true),
   };
   if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);
   const lock: LockPolicy = {

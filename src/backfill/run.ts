@@ -4,7 +4,7 @@ import { saveCheckpoint, stateTableName, type BackfillCheckpoint } from "../db/s
 import type { PlanContext } from "../plan/facts";
 import { progressLine } from "./progress";
 import { batchSql, upperKeySql } from "./sql";
-import { nextBatchSize, replicationPauseMs } from "./throttle";
+import { loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export interface BackfillResult {
   checkpoint: BackfillCheckpoint;
@@ -30,11 +30,13 @@ async function estimateRows(db: ClientBase, table: string): Promise<number> {
   return Number(counted[0].n);
 }
 
-async function replicationLagMs(db: ClientBase): Promise<number> {
-  const { rows } = await db.query<{ lag: number | null }>(
-    `SELECT (max(extract(epoch FROM replay_lag)) * 1000)::float8 AS lag FROM pg_stat_replication`,
+async function databaseLoad(db: ClientBase): Promise<DatabaseLoad> {
+  const { rows } = await db.query<{ lag: number | null; age: number | null }>(
+    `SELECT (SELECT (max(extract(epoch FROM replay_lag)) * 1000)::float8 FROM pg_stat_replication) AS lag,
+            (SELECT (extract(epoch FROM now() - min(xact_start)) * 1000)::float8 FROM pg_stat_activity
+              WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL AND backend_type = 'client backend') AS age`,
   );
-  return rows[0]?.lag ?? 0;
+  return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0 };
 }
 
 /**
@@ -67,10 +69,10 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
   opts.log?.(`pgshift: backfill ${label}: starting${checkpoint.lastKey ? ` from checkpoint after key (${checkpoint.lastKey.join(", ")})` : ""}, about ${total.toLocaleString("en-US")} rows`);
   while (!checkpoint.done) {
     if (opts.maxBatches !== undefined && batches >= opts.maxBatches) break;
-    const lagPause = replicationPauseMs(await replicationLagMs(db), b.maxReplicationLagMs);
-    if (lagPause > 0) {
-      opts.log?.(`pgshift: backfill ${label}: replicas lag more than ${b.maxReplicationLagMs} ms, pausing ${lagPause} ms`);
-      await new Promise((r) => setTimeout(r, lagPause));
+    const pause = loadPause(await databaseLoad(db), b.maxReplicationLagMs, b.maxTransactionAgeMs);
+    if (pause.pauseMs > 0) {
+      opts.log?.(`pgshift: backfill ${label}: ${pause.reason}, pausing ${pause.pauseMs} ms`);
+      await new Promise((r) => setTimeout(r, pause.pauseMs));
       continue;
     }
     const params: unknown[] = [...(checkpoint.upperKey as string[]), batchSize, ...(checkpoint.lastKey ?? [])];

@@ -7,6 +7,28 @@ export function nextBatchSize(current: number, elapsedMs: number, targetMs: numb
   return Math.max(min, Math.min(max, Math.round(current * factor)));
 }
 
+/** What the database looks like between two batches. */
+export interface DatabaseLoad {
+  /** Largest replay_lag of any replica, ms (0 without replicas or without the right to see them). */
+  replicationLagMs: number;
+  /** Age of the oldest other open transaction, ms. */
+  oldestTransactionMs: number;
+}
+
+/**
+ * Whether to pause before the next batch, and why: replicas falling behind, or a long
+ * transaction holding back the xmin horizon (every batch then leaves dead rows that VACUUM
+ * cannot remove until it ends). 0 / null when the batch may run.
+ */
+export function loadPause(load: DatabaseLoad, maxReplicationLagMs: number, maxTransactionAgeMs: number): { pauseMs: number; reason: string | null } {
+  const lag = replicationPauseMs(load.replicationLagMs, maxReplicationLagMs);
+  if (lag > 0) return { pauseMs: lag, reason: `replicas lag more than ${maxReplicationLagMs} ms` };
+  if (maxTransactionAgeMs > 0 && load.oldestTransactionMs > maxTransactionAgeMs) {
+    return { pauseMs: 1000, reason: `a transaction has been open for more than ${maxTransactionAgeMs} ms` };
+  }
+  return { pauseMs: 0, reason: null };
+}
+
 /** How long to wait before the next batch given the replicas' lag: 0 when within bounds. */
 export function replicationPauseMs(lagMs: number, maxLagMs: number): number {
   if (maxLagMs <= 0 || lagMs <= maxLagMs) return 0;

@@ -27,7 +27,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 200, maxReplicationLagMs: 10000 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 200, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
@@ -48,7 +48,7 @@ describe("parseSpec", () => {
       using: " file_size::numeric ",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000 },
       lockTimeoutMs: 20,
       lockRetries: 1,
       maxLockTimeoutMs: 20,
@@ -62,7 +62,7 @@ describe("parseSpec", () => {
       using: "file_size::numeric",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000 },
       lock: { lockTimeoutMs: 20, lockRetries: 1, maxLockTimeoutMs: 20 },
       stateSchema: "pgshift_state",
     });

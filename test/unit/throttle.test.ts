@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nextBatchSize, replicationPauseMs } from "../../src/backfill/throttle";
+import { loadPause, nextBatchSize, replicationPauseMs } from "../../src/backfill/throttle";
 
 const MIN = 100;
 const MAX = 50_000;
@@ -56,4 +56,24 @@ describe("replicationPauseMs", () => {
       assert.equal(replicationPauseMs(c.lagMs, c.maxLagMs), c.expected);
     });
   }
+});
+
+describe("loadPause", () => {
+  const calm = { replicationLagMs: 0, oldestTransactionMs: 0 };
+  it("runs the batch when replicas keep up and no transaction is too old", () => {
+    assert.deepEqual(loadPause(calm, 10000, 60000), { pauseMs: 0, reason: null });
+  });
+  it("pauses for replication lag first", () => {
+    assert.deepEqual(loadPause({ replicationLagMs: 12000, oldestTransactionMs: 999999 }, 10000, 60000), {
+      pauseMs: 2000,
+      reason: "replicas lag more than 10000 ms",
+    });
+  });
+  it("pauses while a transaction is older than maxTransactionAgeMs, and never when the check is off (0)", () => {
+    assert.deepEqual(loadPause({ replicationLagMs: 0, oldestTransactionMs: 61000 }, 10000, 60000), {
+      pauseMs: 1000,
+      reason: "a transaction has been open for more than 60000 ms",
+    });
+    assert.deepEqual(loadPause({ replicationLagMs: 0, oldestTransactionMs: 61000 }, 10000, 0), { pauseMs: 0, reason: null });
+  });
 });
