@@ -34,14 +34,6 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
       "PostgreSQL cannot change the type of a column that views, rules, policies or generated columns use. Drop them (and recreate them after contract), or change them to stop using the column.",
     );
   }
-  if (table.referencingForeignKeys.length) {
-    throw new DependentObjectsError(
-      table.qualifiedName,
-      spec.column,
-      table.referencingForeignKeys.map((fk) => `foreign key ${ident(fk.name)} on ${fk.table}`),
-      "pgshift does not change referencing columns yet: widen the referencing columns first (each with its own ColumnTypeChange), then drop these foreign keys, run this change, and re-add them with NOT VALID + VALIDATE CONSTRAINT.",
-    );
-  }
   const exclusion = table.constraints.find((c) => c.coversColumn && c.type === "x");
   if (exclusion) {
     throw new UnsupportedColumnError(`column ${where} is part of exclusion constraint ${ident(exclusion.name)}, which pgshift cannot rebuild without blocking writes`);

@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { ColumnNotFoundError, InvalidSpecError, NoUsableKeyError, TableNotFoundError, UnsupportedColumnError } from "../errors";
 import { parseQualifiedName } from "../spec";
 import { ident, qualified } from "../sql/quote";
-import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "./types";
+import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, ReferencingForeignKey, TableSnapshot } from "./types";
 
 /** Resolves a user-written table name (search_path applies when unqualified). */
 export async function resolveTable(db: ClientBase, table: string): Promise<{ oid: number; schema: string; name: string; kind: string }> {
@@ -94,6 +94,27 @@ async function readConstraints(db: ClientBase, oid: number, attnum: number): Pro
   return rows as ConstraintInfo[];
 }
 
+/**
+ * Foreign keys that reference the column. Their definitions are re-executed by a later
+ * cutover, possibly in a session with another search_path, so they are read with only
+ * pg_catalog on the path: every table name in them comes out schema-qualified.
+ */
+async function readReferencingForeignKeys(db: ClientBase, oid: number, attnum: number): Promise<ReferencingForeignKey[]> {
+  await db.query("BEGIN");
+  try {
+    await db.query("SET LOCAL search_path = pg_catalog");
+    const { rows } = await db.query<ReferencingForeignKey>(
+      `SELECT format('%I.%I', n.nspname, r.relname) AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
+         FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+        WHERE c.contype = 'f' AND c.confrelid = $1 AND $2 = ANY (c.confkey) ORDER BY 1, 2`,
+      [oid, attnum],
+    );
+    return rows;
+  } finally {
+    await db.query("COMMIT").catch(() => undefined);
+  }
+}
+
 async function readDependents(db: ClientBase, oid: number, attnum: number): Promise<string[]> {
   const { rows } = await db.query<{ what: string }>(
     `SELECT DISTINCT CASE WHEN r.rulename = '_RETURN' THEN 'view ' || r.ev_class::regclass::text
@@ -129,11 +150,7 @@ export async function introspectTable(db: ClientBase, table: string, column: str
   if (col.generated) throw new UnsupportedColumnError(`column ${qualifiedName}.${ident(column)} is a generated column; change its expression's type instead`);
   const indexes = (await readIndexes(db, t.oid, col.attnum)).filter((i) => !i.name.includes("__pgshift"));
   const constraints = (await readConstraints(db, t.oid, col.attnum)).filter((c) => !c.name.includes("__pgshift"));
-  const { rows: fkRows } = await db.query<{ table: string; name: string; definition: string }>(
-    `SELECT c.conrelid::regclass::text AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
-       FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid = $1 AND $2 = ANY (c.confkey) ORDER BY 1, 2`,
-    [t.oid, col.attnum],
-  );
+  const fkRows = await readReferencingForeignKeys(db, t.oid, col.attnum);
   const dependents = await readDependents(db, t.oid, col.attnum);
   const { rows: seqRows } = await db.query<{ seq: string | null; type: string | null }>(
     `SELECT s.seq, format_type(ps.seqtypid, NULL) AS type

@@ -64,6 +64,7 @@ export interface ConstraintInfo {
 
 /** A foreign key in another table that references the changed column. */
 export interface ReferencingForeignKey {
+  /** Quoted, schema-qualified table that holds the foreign key. */
   table: string;
   name: string;
   definition: string;

@@ -34,6 +34,22 @@ function plainIndexes(ctx: PlanContext): IndexInfo[] {
   return ctx.facts.table.indexes.filter((i) => i.coversColumn && !i.constraint);
 }
 
+/**
+ * Foreign keys of other tables (or this one) that reference the column. They point at the
+ * unique index of the column; the swap drops them, moves the key, and re-adds them NOT VALID
+ * (enforced for every new write at once); VALIDATE, which scans the referencing table, runs
+ * after the swap without blocking writes. The referencing columns keep their type: a foreign
+ * key from integer to bigint is valid, as after a plain ALTER COLUMN ... TYPE.
+ */
+function referencingKeys(ctx: PlanContext): { drop: string[]; add: string[]; validate: Step[] } {
+  const fks = ctx.facts.table.referencingForeignKeys;
+  return {
+    drop: fks.map((fk) => `ALTER TABLE ${fk.table} DROP CONSTRAINT ${ident(fk.name)}`),
+    add: fks.map((fk) => `ALTER TABLE ${fk.table} ADD CONSTRAINT ${ident(fk.name)} ${fk.definition.replace(/\s+NOT VALID$/, "")} NOT VALID`),
+    validate: fks.map((fk) => alone(`validate foreign key ${fk.name} on ${fk.table}`, `ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${ident(fk.name)}`)),
+  };
+}
+
 function constraintKind(index: IndexInfo): string {
   return index.primary ? "PRIMARY KEY" : "UNIQUE";
 }
@@ -52,10 +68,12 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   const col = t.column;
   const objects = shadowObjects(ctx);
   const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
+  const fks = referencingKeys(ctx);
   const sql: string[] = [
     `LOCK TABLE ${tq} IN ACCESS EXCLUSIVE MODE`,
     dropTriggerSql(ctx, n.forwardInsertTrigger),
     dropTriggerSql(ctx, n.forwardUpdateTrigger),
+    ...fks.drop,
   ];
   if (t.ownedSequence && !col.identity) {
     sql.push(`ALTER SEQUENCE ${t.ownedSequence.qualifiedName} OWNED BY ${tq}.${ident(n.shadowColumn)}`);
@@ -92,6 +110,7 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
     sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} DROP NOT NULL`));
   }
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(col.name)} IS ${literal(col.comment)}`);
+  sql.push(...fks.add);
   sql.push(...reverseTriggersSql(ctx));
   sql.push(`UPDATE ${stateTableName(stateSchema)} SET status = 'cutover', updated_at = now() WHERE id = ${literal(n.id)}`);
   return {
@@ -104,7 +123,7 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
       ),
     ],
     swap: transaction("swap the columns (cutover)", ...sql),
-    after: [alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
+    after: [...fks.validate, alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
   };
 }
 
@@ -135,10 +154,12 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
     if (!existing) before.push(transaction(`add ${n.notNullCheck} (NOT VALID)`, alter(`ADD CONSTRAINT ${ident(n.notNullCheck)} CHECK (${ident(n.oldColumn)} IS NOT NULL) NOT VALID`)));
     if (!existing || !existing.validated) before.push(alone(`validate ${n.notNullCheck}`, alter(`VALIDATE CONSTRAINT ${ident(n.notNullCheck)}`)));
   }
+  const fks = referencingKeys(ctx);
   const sql: string[] = [
     `LOCK TABLE ${tq} IN ACCESS EXCLUSIVE MODE`,
     dropTriggerSql(ctx, n.reverseInsertTrigger),
     dropTriggerSql(ctx, n.reverseUpdateTrigger),
+    ...fks.drop,
   ];
   if (col.notNull) sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} SET NOT NULL`), alter(`DROP CONSTRAINT ${ident(n.notNullCheck)}`));
   if (col.identity) sql.push(moveIdentitySql(tq, col.name, n.oldColumn, col.identity, ctx.facts.to.typeName));
@@ -166,12 +187,14 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.shadowColumn)}`));
   sql.push(alter(`RENAME COLUMN ${ident(n.oldColumn)} TO ${ident(col.name)}`));
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(n.shadowColumn)} IS NULL`);
+  sql.push(...fks.add);
   sql.push(...forwardTriggersSql(ctx));
   sql.push(`UPDATE ${stateTableName(stateSchema)} SET status = 'expand', updated_at = now() WHERE id = ${literal(n.id)}`);
   return {
     before,
     swap: transaction("swap the columns back (rollback of cutover)", ...sql),
     after: [
+      ...fks.validate,
       // the swap dropped the reverse triggers; a later cutover creates these again
       transaction(
         "drop the reverse functions",

@@ -233,11 +233,11 @@ describe("pre-flight (real PostgreSQL)", function () {
     await withClient(db.url, (c) => preflight(c, specOf({ table: "viewed", column: "other", toType: "bigint" })));
   });
 
-  it("refuses a column another table's FOREIGN KEY references with DependentObjectsError", async () => {
-    const err = await refusesUnchanged(check({ table: "parents", column: "id", toType: "bigint" }));
-    assert.ok(err instanceof DependentObjectsError, String(err));
-    assert.deepEqual(err.dependents, [`foreign key "children_parent_id_fkey" on children`]);
-    assert.match(err.message, /is used by foreign key "children_parent_id_fkey" on children\. pgshift does not change referencing columns yet/);
+  it("accepts a column another table's FOREIGN KEY references, recording the key so cutover can move it", async () => {
+    const facts = await withClient(db.url, (c) => preflight(c, specOf({ table: "parents", column: "id", toType: "bigint" })));
+    assert.deepEqual(facts.table.referencingForeignKeys, [
+      { table: "public.children", name: "children_parent_id_fkey", definition: "FOREIGN KEY (parent_id) REFERENCES public.parents(id)" },
+    ]);
   });
 
   it("refuses a `using` expression that does not compile with InvalidSpecError", async () => {

@@ -17,6 +17,8 @@ export interface Scenario {
   referenceExtra?: string;
   /** ORDER BY for comparing data. */
   orderBy: string;
+  /** Other tables the scenario creates whose schema and data must match too (`{t}` = the table name). */
+  alsoCompare?: string[];
   /** Drive it with the WidenColumn preset (toType inferred from the column) instead of ColumnTypeChange. */
   widen?: boolean;
 }
@@ -166,6 +168,19 @@ export const SCENARIOS: Scenario[] = [
     orderBy: "id",
   },
   {
+    // the headline case: an id about to run out, referenced by another table's foreign key
+    name: "referenced_pk",
+    setup: `CREATE TABLE {t} (id serial PRIMARY KEY, name text);
+            CREATE TABLE {t}_child (id int PRIMARY KEY, parent_id integer NOT NULL REFERENCES {t} (id) ON DELETE CASCADE);
+            INSERT INTO {t} (name) SELECT 'p' || g FROM generate_series(1, 500) g;
+            INSERT INTO {t}_child SELECT g, 1 + g % 500 FROM generate_series(1, 2000) g;`,
+    column: "id",
+    toType: "bigint",
+    referenceExtra: `ALTER SEQUENCE referenced_pk_id_seq AS bigint`,
+    alsoCompare: ["{t}_child"],
+    orderBy: "id",
+  },
+  {
     name: "widen_smallint",
     setup: `CREATE TABLE {t} (id int PRIMARY KEY, rank smallint NOT NULL DEFAULT 1);
             CREATE INDEX {t}_rank ON {t} (rank);
@@ -187,4 +202,9 @@ export const SCENARIOS: Scenario[] = [
 
 export function setupSql(s: Scenario): string {
   return s.setup.replaceAll("{t}", s.name);
+}
+
+/** The scenario's table and the other tables it compares. */
+export function comparedTables(s: Scenario): string[] {
+  return [s.name, ...(s.alsoCompare ?? []).map((t) => t.replaceAll("{t}", s.name))];
 }
