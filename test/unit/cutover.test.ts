@@ -547,3 +547,35 @@ describe("cutover and rollback are inverses (property over every fixture variant
     assert.deepEqual(namesOf(cat).functions, functions);
   });
 });
+
+describe("foreign keys of other tables that reference the column", () => {
+  const FK = { table: '"public"."orders"', name: "orders_file_fkey", definition: "FOREIGN KEY (file_id) REFERENCES public.contentcuration_file(id) ON DELETE CASCADE" };
+  const withFk = (): PlanContext => {
+    const ctx = fileContext({ changeId: true });
+    ctx.facts.table.referencingForeignKeys = [FK];
+    return ctx;
+  };
+  const drop = `ALTER TABLE "public"."orders" DROP CONSTRAINT "orders_file_fkey"`;
+  const add = `ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_file_fkey" ${FK.definition} NOT VALID`;
+  const validate = alone(`validate foreign key orders_file_fkey on "public"."orders"`, `ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_file_fkey"`);
+
+  for (const [name, plan] of [
+    ["cutover", () => planCutover(withFk(), "public")],
+    ["rollback", () => planRollback(withFk(), "public", untouched(withFk().facts))],
+  ] as const) {
+    it(`${name}: dropped right after the lock, re-added NOT VALID before the triggers, validated after the swap`, () => {
+      const p = plan();
+      assert.equal(p.swap.sql.indexOf(drop), 3, "drop right after LOCK and the two trigger drops");
+      const addAt = p.swap.sql.indexOf(add);
+      assert.ok(addAt > p.swap.sql.findIndex((s) => s.includes("RENAME COLUMN")), "re-added after the columns swapped");
+      assert.ok(addAt < p.swap.sql.findIndex((s) => s.startsWith("CREATE TRIGGER")), "re-added before the triggers");
+      assert.deepEqual(p.after[0], validate);
+    });
+  }
+
+  it("a definition that was NOT VALID is not doubled", () => {
+    const ctx = withFk();
+    ctx.facts.table.referencingForeignKeys = [{ ...FK, definition: `${FK.definition} NOT VALID` }];
+    assert.ok(planCutover(ctx, "public").swap.sql.includes(add));
+  });
+});
