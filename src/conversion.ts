@@ -79,5 +79,15 @@ export function castAlwaysSucceeds(from: TypeDescription, to: TypeDescription): 
   return false;
 }
 
+/** Smallest and largest value of each integer type, by pg_type name, as SQL literals. */
+export const INTEGER_BOUNDS: Record<string, [string, string]> = {
+  int2: ["-32768", "32767"],
+  int4: ["-2147483648", "2147483647"],
+  int8: ["-9223372036854775808", "9223372036854775807"],
+};
+
+/** pg_type name of each integer type as format_type prints it (a sequence's data type). */
+export const INTEGER_TYPE_NAMES: Record<string, string> = { smallint: "int2", integer: "int4", bigint: "int8" };
+
 /** pg_type names of the integer types. */
 export const INTEGER_TYPES = Object.keys(INTEGER_RANK);

@@ -6,7 +6,7 @@ import { ConversionFailedError, DependentObjectsError, UniqueAfterConversionErro
 import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
 import type { MigrationSpec } from "./spec";
 import { convertFunctionSql } from "./sql/functions";
-import { ident } from "./sql/quote";
+import { ident, keyAsText } from "./sql/quote";
 
 /** How many failing keys a conversion error names. */
 const FAILING_KEYS_SHOWN = 5;
@@ -73,7 +73,7 @@ async function checkValues(db: ClientBase, ctx: PlanContext): Promise<void> {
   const mustScan = ctx.spec.using !== undefined || !castAlwaysSucceeds(ctx.facts.from, ctx.facts.to) || t.column.notNull;
   const conv = "pg_temp.pgshift_probe_conv";
   const col = ident(t.column.name);
-  const keyText = t.keyColumns.map((k) => `${ident(k.name)}::text`).join(` || ', ' || `);
+  const keyText = keyAsText(t.keyColumns);
   // a non-NULL value must not become NULL; and in a NOT NULL column nothing may become NULL
   const badResult = t.column.notNull ? `${conv}(${col}) IS NULL` : `(${conv}(${col}) IS NULL AND ${col} IS NOT NULL)`;
   await db.query("BEGIN");

@@ -45,9 +45,12 @@ export function upperKeySql(ctx: PlanContext): string {
 
 /** Rows whose shadow differs from the converted column (0 when the shadow is complete). */
 export function mismatchCountSql(ctx: PlanContext): string {
-  const t = ctx.facts.table;
-  const shadow = ident(ctx.names.shadowColumn);
-  return `SELECT count(*)::bigint AS n FROM ${t.qualifiedName} WHERE ${shadow} IS DISTINCT FROM ${convertFunctionName(ctx)}(${ident(t.column.name)})`;
+  return `SELECT count(*)::bigint AS n FROM ${ctx.facts.table.qualifiedName} WHERE ${shadowDiffersSql(ctx)}`;
+}
+
+/** True for a row whose shadow differs from the converted column. */
+export function shadowDiffersSql(ctx: PlanContext): string {
+  return `${ident(ctx.names.shadowColumn)} IS DISTINCT FROM ${convertFunctionName(ctx)}(${ident(ctx.facts.table.column.name)})`;
 }
 
 /** What `pulumi preview` shows for the Backfill child. */

@@ -1,6 +1,7 @@
 import { stateTableName } from "../db/state";
 import { oldIndexName } from "../names";
 import { dropFunctionSql, dropTriggerSql } from "../sql/functions";
+import { dropIndexConcurrentlySql } from "../sql/indexes";
 import { ident, literal } from "../sql/quote";
 import type { SwapPlan } from "./cutover";
 import type { LiveState, PlanContext } from "./facts";
@@ -16,7 +17,7 @@ export function planContract(ctx: PlanContext, stateSchema: string, live: LiveSt
   const n = ctx.names;
   const before: Step[] = t.indexes
     .filter((i) => i.coversColumn && !i.constraint && live.indexes[oldIndexName(i.name)])
-    .map((i) => alone(`drop the old column's index ${oldIndexName(i.name)}`, `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(oldIndexName(i.name))}`));
+    .map((i) => alone(`drop the old column's index ${oldIndexName(i.name)}`, dropIndexConcurrentlySql(t.schema, oldIndexName(i.name))));
   const swap = transaction(
     "drop the old column (contract)",
     `LOCK TABLE ${t.qualifiedName} IN ACCESS EXCLUSIVE MODE`,

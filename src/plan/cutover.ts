@@ -7,7 +7,7 @@ import { moveIdentitySql } from "../sql/identity";
 import { shadowIndexSql } from "../sql/indexes";
 import { ident, literal } from "../sql/quote";
 import { markIrreversibleSql, reverseTriggerFunctionSql, reverseTriggersSql } from "../sql/reverse";
-import { shadowObjects } from "./expand";
+import { ensureIndexSteps, shadowObjects } from "./expand";
 import type { LiveState, PlanContext } from "./facts";
 import { alone, transaction, type Step } from "./step";
 
@@ -142,12 +142,15 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   const before: Step[] = [];
   for (const index of constraintIndexes(ctx)) {
     const name = oldIndexName(index.name);
-    const existing = live.indexes[name];
-    const drop = `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(name)}`;
-    if (existing && !existing.valid) before.push(alone(`drop the invalid leftover index ${name}`, drop));
-    if (!existing || !existing.valid) {
-      before.push(alone(`build index ${name} on the old column (for ${index.constraint})`, shadowIndexSql(tq, index, col.name, n.oldColumn, name, ctx.facts.from.typeName), [drop]));
-    }
+    before.push(
+      ...ensureIndexSteps(
+        t.schema,
+        name,
+        live.indexes[name],
+        `build index ${name} on the old column (for ${index.constraint})`,
+        shadowIndexSql(tq, index, col.name, n.oldColumn, name, ctx.facts.from.typeName),
+      ),
+    );
   }
   if (col.notNull) {
     const existing = live.constraints[n.notNullCheck];

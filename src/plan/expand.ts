@@ -6,7 +6,7 @@ import {
   forwardTriggerFunctionSql,
   forwardTriggersSql,
 } from "../sql/functions";
-import { shadowConstraintDefinition, shadowIndexSql } from "../sql/indexes";
+import { dropIndexConcurrentlySql, shadowConstraintDefinition, shadowIndexSql } from "../sql/indexes";
 import { ident } from "../sql/quote";
 import type { LiveState, PlanContext } from "./facts";
 import { alone, transaction, type Step } from "./step";
@@ -69,6 +69,17 @@ export function planRemoveMirrorTrigger(ctx: PlanContext, live: LiveState): Step
   return steps;
 }
 
+/**
+ * Steps that leave a valid index `name`: nothing when it exists and is valid; otherwise drop
+ * an INVALID leftover of a failed CREATE INDEX CONCURRENTLY, then build it (a retry drops the
+ * leftover of the failed attempt first).
+ */
+export function ensureIndexSteps(schema: string, name: string, existing: { valid: boolean } | undefined, description: string, createSql: string): Step[] {
+  if (existing?.valid) return [];
+  const drop = dropIndexConcurrentlySql(schema, name);
+  return [...(existing ? [alone(`drop the invalid leftover index ${name}`, drop)] : []), alone(description, createSql, [drop])];
+}
+
 /** The shadow copies of everything that covers the column, in the order they are built. */
 export interface ShadowObject {
   kind: "index" | "check" | "foreign key" | "not null";
@@ -97,18 +108,15 @@ export function planShadowIndexes(ctx: PlanContext, live: LiveState): Step[] {
   for (const obj of shadowObjects(ctx)) {
     if (obj.kind === "index") {
       const index = t.indexes.find((i) => i.name === obj.original)!;
-      const existing = live.indexes[obj.name];
-      if (existing && !existing.valid) {
-        // a failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind: rebuild it
-        steps.push(alone(`drop the invalid leftover index ${obj.name}`, `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(obj.name)}`));
-      }
-      if (!existing || !existing.valid) {
-        steps.push(
-          alone(`build index ${obj.name} (copy of ${obj.original})`, shadowIndexSql(t.qualifiedName, index, t.column.name, shadow, obj.name, ctx.facts.to.typeName), [
-            `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(obj.name)}`,
-          ]),
-        );
-      }
+      steps.push(
+        ...ensureIndexSteps(
+          t.schema,
+          obj.name,
+          live.indexes[obj.name],
+          `build index ${obj.name} (copy of ${obj.original})`,
+          shadowIndexSql(t.qualifiedName, index, t.column.name, shadow, obj.name, ctx.facts.to.typeName),
+        ),
+      );
       continue;
     }
     const definition =
@@ -131,7 +139,7 @@ export function planRemoveShadowIndexes(ctx: PlanContext, live: LiveState): Step
   const steps: Step[] = [];
   for (const obj of shadowObjects(ctx)) {
     if (obj.kind === "index") {
-      if (live.indexes[obj.name]) steps.push(alone(`drop index ${obj.name}`, `DROP INDEX CONCURRENTLY IF EXISTS ${ident(t.schema)}.${ident(obj.name)}`));
+      if (live.indexes[obj.name]) steps.push(alone(`drop index ${obj.name}`, dropIndexConcurrentlySql(t.schema, obj.name)));
     } else if (live.constraints[obj.name]) {
       steps.push(transaction(`drop constraint ${obj.name}`, `ALTER TABLE ${t.qualifiedName} DROP CONSTRAINT IF EXISTS ${ident(obj.name)}`));
     }

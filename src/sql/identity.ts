@@ -1,10 +1,6 @@
+import { INTEGER_BOUNDS } from "../conversion";
 import { ident, literal } from "./quote";
 
-const TYPE_BOUNDS: Record<string, [string, string]> = {
-  int2: ["-32768", "32767"],
-  int4: ["-2147483648", "2147483647"],
-  int8: ["-9223372036854775808", "9223372036854775807"],
-};
 
 /** Text placed into a format() template inside a SQL string literal: quotes doubled, and % too (format() reads %). */
 function template(text: string): string {
@@ -19,7 +15,7 @@ function template(text: string): string {
  * COLUMN ... TYPE does). `to` must already be NOT NULL.
  */
 export function moveIdentitySql(table: string, from: string, to: string, kind: string, fromTypeName: string): string {
-  const bounds = TYPE_BOUNDS[fromTypeName] ?? ["", ""];
+  const bounds = INTEGER_BOUNDS[fromTypeName] ?? ["", ""];
   const generated = kind === "a" ? "ALWAYS" : "BY DEFAULT";
   return `DO $pgshift$
 DECLARE

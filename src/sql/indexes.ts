@@ -2,6 +2,10 @@ import type { ConstraintInfo, IndexInfo, IndexKey } from "../catalog/types";
 import { ident } from "./quote";
 import { replaceColumnReferences } from "./rewrite";
 
+export function dropIndexConcurrentlySql(schema: string, name: string): string {
+  return `DROP INDEX CONCURRENTLY IF EXISTS ${ident(schema)}.${ident(name)}`;
+}
+
 /** Types an explicit COLLATE can apply to (pg_type.typname). */
 export const COLLATABLE_TYPES = new Set(["text", "varchar", "bpchar", "name", "citext"]);
 

@@ -1,16 +1,11 @@
 import type { PlanContext } from "../plan/facts";
+import { INTEGER_BOUNDS } from "../conversion";
 import { stateTableName } from "../db/state";
 import { convertFunctionName, reverseConvertFunctionName } from "./functions";
 import { ident, literal, qualified } from "./quote";
 
 const BODY = "$pgshift$";
 
-/** Ranges of the integer types, for the reverse trigger's fast path (no subtransaction). */
-const INTEGER_RANGE: Record<string, [string, string]> = {
-  int2: ["-32768", "32767"],
-  int4: ["-2147483648", "2147483647"],
-  int8: ["-9223372036854775808", "9223372036854775807"],
-};
 
 export function markIrreversibleSql(ctx: PlanContext, stateSchema: string): string {
   // SECURITY DEFINER: the application's role may not write pgshift's state table; pinned
@@ -37,8 +32,8 @@ export function reverseTriggerFunctionSql(ctx: PlanContext): string {
   const rconv = reverseConvertFunctionName(ctx);
   const conv = convertFunctionName(ctx);
   const mark = qualified(ctx.facts.table.schema, n.markIrreversibleFunction);
-  const range = INTEGER_RANGE[ctx.facts.from.typeName];
-  const toInteger = INTEGER_RANGE[ctx.facts.to.typeName] !== undefined;
+  const range = INTEGER_BOUNDS[ctx.facts.from.typeName];
+  const toInteger = INTEGER_BOUNDS[ctx.facts.to.typeName] !== undefined;
   const lossMessage = `'a value does not fit ${ctx.facts.from.formatted.replace(/'/g, "''")}: ' || ${col}::text`;
   const body =
     range && toInteger && !ctx.spec.reverseUsing && !ctx.spec.using

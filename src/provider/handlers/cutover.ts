@@ -1,12 +1,13 @@
 import type { Client } from "pg";
-import { mismatchCountSql } from "../../backfill/sql";
+import { mismatchCountSql, shadowDiffersSql } from "../../backfill/sql";
+import { INTEGER_BOUNDS, INTEGER_TYPE_NAMES } from "../../conversion";
 import { runStep, runSteps } from "../../db/executor";
 import { NotReversibleError, ShadowIncompleteError } from "../../errors";
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
 import type { PlanContext } from "../../plan/facts";
 import { reverseConvertFunctionName } from "../../sql/functions";
-import { ident } from "../../sql/quote";
+import { ident, keyAsText } from "../../sql/quote";
 import { contextOf, live, requireRow, withSession, type Session } from "../session";
 import type { StepHandler } from "./types";
 
@@ -14,8 +15,7 @@ const SAMPLE_KEYS = 5;
 
 async function sampleKeys(db: Client, ctx: PlanContext, where: string): Promise<string> {
   const t = ctx.facts.table;
-  const key = t.keyColumns.map((k) => `${ident(k.name)}::text`).join(` || ', ' || `);
-  const { rows } = await db.query<{ key: string }>(`SELECT ${key} AS key FROM ${t.qualifiedName} WHERE ${where} LIMIT ${SAMPLE_KEYS}`);
+  const { rows } = await db.query<{ key: string }>(`SELECT ${keyAsText(t.keyColumns)} AS key FROM ${t.qualifiedName} WHERE ${where} LIMIT ${SAMPLE_KEYS}`);
   return rows.map((r) => `(${r.key})`).join(", ");
 }
 
@@ -28,8 +28,7 @@ async function verifyShadow(s: Session, ctx: PlanContext): Promise<void> {
   const { rows } = await s.db.query<{ n: string }>(mismatchCountSql(ctx));
   const mismatches = Number(rows[0].n);
   if (mismatches > 0) {
-    const t = ctx.facts.table;
-    const keys = await sampleKeys(s.db, ctx, `${ident(s.names.shadowColumn)} IS DISTINCT FROM ${ident(s.schema)}.${ident(s.names.convertFunction)}(${ident(t.column.name)})`);
+    const keys = await sampleKeys(s.db, ctx, shadowDiffersSql(ctx));
     throw new ShadowIncompleteError(
       `cutover of ${s.names.id} refused: ${mismatches} row(s) have a shadow value that differs from the converted column (keys ${keys}). ` +
         `Was the mirror trigger disabled? Run pulumi up with stage "expand" (the backfill re-checks) and try again.`,
@@ -61,11 +60,9 @@ async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
   }
   if (keys) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: the old column differs for keys ${keys}. ${how}`);
   const seq = t.ownedSequence;
-  if (seq) {
-    const { rows } = await s.db.query<{ ok: boolean }>(
-      `SELECT last_value <= (SELECT max(v) FROM (VALUES (32767::bigint, 'smallint'), (2147483647, 'integer'), (9223372036854775807, 'bigint')) b(v, t) WHERE t = $1) AS ok FROM ${seq.qualifiedName}`,
-      [seq.dataType],
-    );
+  const max = seq ? INTEGER_BOUNDS[INTEGER_TYPE_NAMES[seq.dataType]]?.[1] : undefined;
+  if (seq && max) {
+    const { rows } = await s.db.query<{ ok: boolean }>(`SELECT last_value <= $1::bigint AS ok FROM ${seq.qualifiedName}`, [max]);
     if (rows[0] && !rows[0].ok) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: sequence ${seq.qualifiedName} is past the range of ${seq.dataType}. ${how}`);
   }
 }
