@@ -93,10 +93,12 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     const spec = pulumi.output(args.toType).apply((toType) => parseSpec({ ...args, toType }));
     this.spec = spec;
     const connection = resolveConnection(args.connection);
+    // the migration's owner: a second stack or component that runs the same change is refused
+    const owner = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     // planning reads the catalog (never writes); the plan holds no secret, so unwrap it for preview
-    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s).catch(keepMessage)));
+    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s, owner).catch(keepMessage)));
     const child = (suffix: string) => `${name}-${suffix}`;
-    const common = { connection, spec: spec.apply(withoutStage) };
+    const common = { connection, spec: spec.apply(withoutStage), owner };
     this.shadowColumnStep = new MigrationStep("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
     this.mirrorTriggerStep = new MigrationStep("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
       parent: this,

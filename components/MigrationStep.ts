@@ -19,6 +19,8 @@ export interface MigrationStepArgs {
   spec: pulumi.Input<MigrationSpec>;
   /** The SQL the step will run, shown by `pulumi preview`. */
   statements: pulumi.Input<string[]>;
+  /** `organization/project/stack/component`: who runs the migration. */
+  owner: string;
 }
 
 /** One child of a ColumnTypeChange: a dynamic resource run by src/provider. */
@@ -32,7 +34,7 @@ export class MigrationStep extends pulumi.dynamic.Resource {
     super(
       stepProvider,
       name,
-      { kind, ...args, result: undefined },
+      { kind, ...args, result: undefined, table: undefined },
       // outputs carry the connection (delete needs it): keep it a secret there too
       { ...opts, additionalSecretOutputs: ["connection"] },
       "pgshift",

@@ -120,3 +120,33 @@ export function sqlState(err: unknown): string | undefined {
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/** Another stack (or another component) already runs this migration. */
+export class OwnedElsewhereError extends PgShiftError {
+  constructor(readonly id: string, readonly owner: string, readonly wanted: string) {
+    super(
+      `${id} is run by ${owner}; ${wanted} cannot take it over (destroying either would undo the other's work). ` +
+        `Keep the change in that one stack and remove this component. If that stack is gone for good, hand the migration over: ` +
+        `UPDATE pgshift_migrations SET owner = '${wanted.replace(/'/g, "''")}' WHERE id = '${id.replace(/'/g, "''")}' (in the state schema).`,
+    );
+  }
+}
+
+/** A name pgshift would create is already taken by an object it did not create. */
+export class NameTakenError extends PgShiftError {
+  constructor(readonly table: string, readonly taken: { kind: string; name: string }[]) {
+    super(
+      `pgshift would create ${taken.map((t) => `${t.kind} "${t.name}"`).join(", ")} for ${table}, but ${taken.length === 1 ? "that name is" : "those names are"} already taken ` +
+        `by objects pgshift did not create. pgshift never adopts or drops an object it did not make: rename ${taken.length === 1 ? "it" : "them"} first.`,
+    );
+  }
+}
+
+/** Two migrations would both rebuild one index or constraint (it covers both columns). */
+export class OverlappingMigrationError extends PgShiftError {}
+
+/** The table's own triggers or rules would fire for the backfill's UPDATEs, and pgshift cannot keep them from firing. */
+export class BackfillWouldFireError extends PgShiftError {}
+
+/** The migration's table now resolves differently than when it started (search_path or connection changed). */
+export class TableIdentityChangedError extends PgShiftError {}

@@ -57,7 +57,11 @@ export interface MigrationNames {
 
 export function migrationNames(schema: string, table: string, column: string): MigrationNames {
   const id = `${schema}.${table}.${column}`;
-  const fn = (kind: string) => fitIdentifier(`pgshift_${table}_${column}`, `_${kind}`);
+  // Functions live in the schema, so table + column alone can collide ("order_item"."id" and
+  // "order"."item_id" both read order_item_id): a hash of the exact (schema, table, column)
+  // makes every function name unique per migration whatever the names are.
+  const tag = shortHash(JSON.stringify([schema, table, column]));
+  const fn = (kind: string) => fitIdentifier(`pgshift_${table}_${column}`, `_${tag}_${kind}`);
   const trg = (kind: string) => fitIdentifier(`zzz_pgshift_${column}`, `_${kind}`);
   return {
     id,
@@ -74,6 +78,11 @@ export function migrationNames(schema: string, table: string, column: string): M
     reverseUpdateTrigger: trg("rev_upd"),
     notNullCheck: fitIdentifier(column, "__pgshift_notnull"),
   };
+}
+
+/** The migration's SQL functions, all in the table's schema. */
+export function functionNames(n: MigrationNames): string[] {
+  return [n.convertFunction, n.reverseConvertFunction, n.forwardTriggerFunction, n.reverseTriggerFunction, n.markIrreversibleFunction];
 }
 
 /** Name of the copy of an index (or constraint) that covers the shadow column. */

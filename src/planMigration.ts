@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { backfillStatements } from "./backfill/sql";
 import { resolveTable } from "./catalog/introspect";
 import { withConnection, type ConnectionConfig } from "./db/connection";
-import { readMigration, type MigrationRow } from "./db/state";
+import { checkOwner, readMigration, type MigrationRow } from "./db/state";
 import { IllegalTransitionError } from "./errors";
 import { migrationNames, oldIndexName } from "./names";
 import { planContract } from "./plan/contract";
@@ -74,11 +74,12 @@ export function checkSameTarget(recorded: Pick<MigrationSpec, "toType" | "using"
  * it runs the pre-flight checks; afterwards it plans from the facts frozen in the state row, so
  * the statements stay the same from one `pulumi up` to the next.
  */
-export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec): Promise<MigrationPlan> {
+export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
   const t = await resolveTable(db, spec.table);
   const names = migrationNames(t.schema, t.name, spec.column);
   const stateSchema = spec.stateSchema ?? t.schema;
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
+  checkOwner(names.id, row?.owner ?? null, owner);
   checkTransition(row?.status ?? null, spec.stage, names.id);
   if (row && row.status !== "contract") checkSameTarget(row.spec, spec, row.status, names.id);
   const facts = row?.facts ?? (await preflight(db, spec));
@@ -106,6 +107,6 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec):
   };
 }
 
-export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec): Promise<MigrationPlan> {
-  return withConnection(conn, (db) => planMigrationWith(db, spec), "pgshift plan");
+export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
+  return withConnection(conn, (db) => planMigrationWith(db, spec, owner), "pgshift plan");
 }

@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import { describeColumnType, describeType } from "./catalog/describeType";
 import { introspectTable } from "./catalog/introspect";
+import { checkBackfillFiresNothing, checkNamesFree, checkNoOverlap, readNeighbours } from "./coexist";
 import { castAlwaysSucceeds, narrowingReason } from "./conversion";
 import { ConversionFailedError, DependentObjectsError, UniqueAfterConversionError, InvalidSpecError, NarrowingChangeError, PgShiftError, UnsupportedColumnError } from "./errors";
 import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
@@ -17,7 +18,9 @@ const FAILING_KEYS_SHOWN = 5;
  * is planned from.
  */
 export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<MigrationFacts> {
-  const table = await introspectTable(db, spec.table, spec.column);
+  const neighbours = await readNeighbours(db, spec);
+  const table = await introspectTable(db, spec.table, spec.column, neighbours.names);
+  checkNoOverlap(table, neighbours);
   const from = await describeColumnType(db, table.qualifiedName, spec.column);
   const to = await describeType(db, spec.toType);
   const where = `${table.qualifiedName}.${ident(spec.column)}`;
@@ -47,7 +50,8 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
     );
   }
   await checkRights(db, table.schema, table.qualifiedName);
-  const facts: MigrationFacts = { table, from, to };
+  const facts: MigrationFacts = { table, from, to, backfillAsReplica: await checkBackfillFiresNothing(db, table) };
+  await checkNamesFree(db, planContext(spec, facts));
   await checkValues(db, planContext(spec, facts));
   return facts;
 }

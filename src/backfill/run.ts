@@ -3,7 +3,7 @@ import { withLockRetry, type ExecutorOptions } from "../db/executor";
 import { saveCheckpoint, stateTableName, type BackfillCheckpoint } from "../db/state";
 import type { PlanContext } from "../plan/facts";
 import { progressLine } from "./progress";
-import { batchSql, upperKeySql } from "./sql";
+import { batchSessionSql, batchSql, upperKeySql } from "./sql";
 import { loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export interface BackfillResult {
@@ -82,6 +82,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
       await db.query("BEGIN");
       try {
         await db.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+        for (const sql of batchSessionSql(ctx)) await db.query(sql);
         const { rows } = await db.query<{ scanned: number; updated: number; last: string[] | null }>(prev.lastKey ? nextSql : firstSql, params);
         const r = rows[0];
         const next: BackfillCheckpoint = {

@@ -53,7 +53,16 @@ export function shadowDiffersSql(ctx: PlanContext): string {
   return `${ident(ctx.names.shadowColumn)} IS DISTINCT FROM ${convertFunctionName(ctx)}(${ident(ctx.facts.table.column.name)})`;
 }
 
+/**
+ * Statements each batch transaction starts with, after its lock_timeout: where the table has
+ * its own UPDATE triggers or rules, session_replication_role = replica keeps them from firing
+ * for the backfill (pre-flight checked the role may set it), so nothing but the shadow changes.
+ */
+export function batchSessionSql(ctx: PlanContext): string[] {
+  return ctx.facts.backfillAsReplica ? ["SET LOCAL session_replication_role = replica"] : [];
+}
+
 /** What `pulumi preview` shows for the Backfill child. */
 export function backfillStatements(ctx: PlanContext): string[] {
-  return [upperKeySql(ctx), batchSql(ctx, true), batchSql(ctx, false)];
+  return [upperKeySql(ctx), ...batchSessionSql(ctx), batchSql(ctx, true), batchSql(ctx, false)];
 }

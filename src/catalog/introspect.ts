@@ -2,7 +2,10 @@ import type { ClientBase } from "pg";
 import { ColumnNotFoundError, InvalidSpecError, NoUsableKeyError, TableNotFoundError, UnsupportedColumnError } from "../errors";
 import { parseQualifiedName } from "../spec";
 import { ident, qualified } from "../sql/quote";
-import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, ReferencingForeignKey, TableSnapshot } from "./types";
+import type { ColumnInfo, ConstraintInfo, FiringMode, IndexInfo, IndexKey, ObjectNames, ReferencingForeignKey, TableSnapshot, TriggerInfo } from "./types";
+
+/** Nothing to leave out. */
+export const NO_NAMES: ObjectNames = { columns: [], indexes: [], constraints: [], triggers: [], functions: [] };
 
 /** Resolves a user-written table name (search_path applies when unqualified). */
 export async function resolveTable(db: ClientBase, table: string): Promise<{ oid: number; schema: string; name: string; kind: string }> {
@@ -95,14 +98,23 @@ async function readConstraints(db: ClientBase, oid: number, attnum: number): Pro
 }
 
 /**
- * Foreign keys that reference the column. Their definitions are re-executed by a later
- * cutover, possibly in a session with another search_path, so they are read with only
- * pg_catalog on the path: every table name in them comes out schema-qualified.
+ * Runs `fn` in a read-only transaction with only pg_catalog on the search_path: definitions
+ * that a later step re-executes (possibly in a session with another search_path) then come
+ * out with every table and function name schema-qualified.
  */
-async function readReferencingForeignKeys(db: ClientBase, oid: number, attnum: number): Promise<ReferencingForeignKey[]> {
+async function withCatalogPath<T>(db: ClientBase, fn: () => Promise<T>): Promise<T> {
   await db.query("BEGIN");
   try {
     await db.query("SET LOCAL search_path = pg_catalog");
+    return await fn();
+  } finally {
+    await db.query("COMMIT").catch(() => undefined);
+  }
+}
+
+/** Foreign keys that reference the column; the swap re-adds them by their definitions. */
+async function readReferencingForeignKeys(db: ClientBase, oid: number, attnum: number): Promise<ReferencingForeignKey[]> {
+  return withCatalogPath(db, async () => {
     const { rows } = await db.query<ReferencingForeignKey>(
       `SELECT format('%I.%I', n.nspname, r.relname) AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS definition
          FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
@@ -110,9 +122,29 @@ async function readReferencingForeignKeys(db: ClientBase, oid: number, attnum: n
       [oid, attnum],
     );
     return rows;
-  } finally {
-    await db.query("COMMIT").catch(() => undefined);
-  }
+  });
+}
+
+/**
+ * The application's triggers (leaving out `exclude`, other migrations' triggers): which fire
+ * for the backfill's UPDATE (an UPDATE trigger with no column list: tgtype bit 16), and which
+ * are bound to the column (pg_depend on it: UPDATE OF col, or a WHEN clause that reads it).
+ */
+async function readTriggers(db: ClientBase, oid: number, attnum: number, exclude: string[]): Promise<TriggerInfo[]> {
+  return withCatalogPath(db, async () => {
+    const { rows } = await db.query<TriggerInfo>(
+      `SELECT tg.tgname AS name, tg.tgenabled::text AS enabled,
+              (tg.tgtype & 16) <> 0 AND coalesce(array_length(tg.tgattr::int2[], 1), 0) = 0 AS "firesOnBackfill",
+              EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_trigger'::regclass AND d.objid = tg.oid
+                         AND d.refclassid = 'pg_class'::regclass AND d.refobjid = tg.tgrelid AND d.refobjsubid = $2) AS "dependsOnColumn",
+              pg_get_triggerdef(tg.oid) AS definition
+         FROM pg_trigger tg
+        WHERE tg.tgrelid = $1 AND NOT tg.tgisinternal AND tg.tgname <> ALL ($3::text[])
+        ORDER BY 1`,
+      [oid, attnum, exclude],
+    );
+    return rows;
+  });
 }
 
 async function readDependents(db: ClientBase, oid: number, attnum: number): Promise<string[]> {
@@ -138,18 +170,18 @@ async function readDependents(db: ClientBase, oid: number, attnum: number): Prom
 
 /**
  * Reads everything a plan needs about `table`.`column`. Read-only: safe during `pulumi preview`.
- * Columns pgshift itself added (the shadow) are left out, so the snapshot describes the table
- * as the application designed it.
+ * The objects of other pgshift migrations on the table (`exclude`, by exact name, from their
+ * state rows) are left out, so the snapshot describes the table as the application made it.
  */
-export async function introspectTable(db: ClientBase, table: string, column: string): Promise<TableSnapshot> {
+export async function introspectTable(db: ClientBase, table: string, column: string, exclude: ObjectNames = NO_NAMES): Promise<TableSnapshot> {
   const t = await resolveTable(db, table);
   const qualifiedName = qualified(t.schema, t.name);
-  const columns = (await readColumns(db, t.oid)).filter((c) => !c.name.includes("__pgshift_"));
+  const columns = (await readColumns(db, t.oid)).filter((c) => !exclude.columns.includes(c.name));
   const col = columns.find((c) => c.name === column);
   if (!col) throw new ColumnNotFoundError(qualifiedName, column);
   if (col.generated) throw new UnsupportedColumnError(`column ${qualifiedName}.${ident(column)} is a generated column; change its expression's type instead`);
-  const indexes = (await readIndexes(db, t.oid, col.attnum)).filter((i) => !i.name.includes("__pgshift"));
-  const constraints = (await readConstraints(db, t.oid, col.attnum)).filter((c) => !c.name.includes("__pgshift"));
+  const indexes = (await readIndexes(db, t.oid, col.attnum)).filter((i) => !exclude.indexes.includes(i.name));
+  const constraints = (await readConstraints(db, t.oid, col.attnum)).filter((c) => !exclude.constraints.includes(c.name));
   const fkRows = await readReferencingForeignKeys(db, t.oid, col.attnum);
   const dependents = await readDependents(db, t.oid, col.attnum);
   const { rows: seqRows } = await db.query<{ seq: string | null; type: string | null }>(
@@ -158,8 +190,8 @@ export async function introspectTable(db: ClientBase, table: string, column: str
        LEFT JOIN pg_sequence ps ON ps.seqrelid = to_regclass(s.seq)`,
     [qualifiedName, column],
   );
-  const { rows: trgRows } = await db.query<{ name: string }>(
-    `SELECT tgname AS name FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal AND tgname NOT LIKE 'zzz\\_pgshift\\_%' ORDER BY 1`,
+  const { rows: updateRules } = await db.query<{ name: string; enabled: FiringMode }>(
+    `SELECT rulename AS name, ev_enabled::text AS enabled FROM pg_rewrite WHERE ev_class = $1 AND ev_type = '2' ORDER BY 1`,
     [t.oid],
   );
   const keyColumns = chooseKey(qualifiedName, columns, indexes);
@@ -175,7 +207,8 @@ export async function introspectTable(db: ClientBase, table: string, column: str
     referencingForeignKeys: fkRows,
     dependents,
     ownedSequence: seqRows[0]?.seq ? { qualifiedName: seqRows[0].seq, dataType: seqRows[0].type ?? "bigint" } : null,
-    triggers: trgRows.map((r) => r.name),
+    triggers: await readTriggers(db, t.oid, col.attnum, exclude.triggers),
+    updateRules,
   };
 }
 

@@ -93,6 +93,40 @@ export interface TableSnapshot {
   dependents: string[];
   /** Sequence owned by the column (serial / identity), if any. */
   ownedSequence: SequenceInfo | null;
-  /** Triggers of the table that are not pgshift's (names), for messages. */
+  /** The application's triggers on the table (pgshift's own are left out). */
+  triggers: TriggerInfo[];
+  /** The application's ON UPDATE rules on the table: they fire for every UPDATE, the backfill's too. */
+  updateRules: { name: string; enabled: FiringMode }[];
+}
+
+/**
+ * pg_trigger.tgenabled / pg_rewrite.ev_enabled: O fires in the normal (origin) session mode,
+ * R only under session_replication_role = replica, A always, D never.
+ */
+export type FiringMode = "O" | "R" | "A" | "D";
+
+export interface TriggerInfo {
+  name: string;
+  enabled: FiringMode;
+  /**
+   * Fires for the backfill's UPDATE, which sets only the shadow column: an UPDATE trigger
+   * without a column list (row or statement level).
+   */
+  firesOnBackfill: boolean;
+  /**
+   * Bound to the changed column (UPDATE OF it, or its WHEN clause reads it): after the swap
+   * it would follow the old column, so the swap re-creates it on the new one.
+   */
+  dependsOnColumn: boolean;
+  /** pg_get_triggerdef, read with only pg_catalog on the search_path (names qualified). */
+  definition: string;
+}
+
+/** Names of objects that other pgshift migrations own on a table: introspection leaves them out. */
+export interface ObjectNames {
+  columns: string[];
+  indexes: string[];
+  constraints: string[];
   triggers: string[];
+  functions: string[];
 }

@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import { OwnedElsewhereError } from "../errors";
 import type { MigrationFacts } from "../plan/facts";
 import type { MigrationSpec, Stage } from "../spec";
 import { qualified } from "../sql/quote";
@@ -30,20 +31,46 @@ export interface MigrationRow {
   backfill: BackfillCheckpoint | null;
   reversible: boolean;
   irreversibleReason: string | null;
+  /**
+   * Who runs this migration: `organization/project/stack/component`. A second owner (another
+   * stack, or another component in the same one) is refused, so destroying one cannot undo
+   * the other's work. Null for rows written without one (tests that drive the handlers).
+   */
+  owner: string | null;
+}
+
+/** The migration's row's columns, tolerant of state tables from before a column was added. */
+const ROW_COLUMNS = `id, status, facts, spec, backfill, reversible, irreversible_reason AS "irreversibleReason", to_jsonb(m) ->> 'owner' AS owner`;
+
+/** Refuses a second owner of a migration (another stack or component), naming the first. */
+export function checkOwner(id: string, recorded: string | null, wanted: string | undefined): void {
+  if (recorded && wanted && recorded !== wanted) throw new OwnedElsewhereError(id, recorded, wanted);
 }
 
 export function stateTableName(schema: string): string {
   return qualified(schema, STATE_TABLE);
 }
 
-export async function ensureStateTable(db: ClientBase, schema: string): Promise<void> {
-  // CREATE TABLE IF NOT EXISTS is not safe against itself: two migrations in one schema
-  // starting together (one pulumi up, parallel resources) can both pass the check and one
-  // fails on the catalog's unique index. A transaction-level advisory lock serializes them.
+/**
+ * Runs `fn` in a transaction that holds the state table's advisory lock. CREATE TABLE IF NOT
+ * EXISTS is not safe against itself (two migrations in one schema starting together can both
+ * pass the check), and the table is dropped with its last row: creating, inserting, deleting
+ * and dropping all serialize on this lock.
+ */
+async function withStateTableLock(db: ClientBase, schema: string, fn: () => Promise<void>): Promise<void> {
   await db.query("BEGIN");
   try {
     await db.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`pgshift:state-table:${schema}`]);
-    await db.query(
+    await fn();
+    await db.query("COMMIT");
+  } catch (err) {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
+async function createStateTable(db: ClientBase, schema: string): Promise<void> {
+  await db.query(
       `CREATE TABLE IF NOT EXISTS ${stateTableName(schema)} (
          id text PRIMARY KEY,
          status text NOT NULL,
@@ -52,36 +79,58 @@ export async function ensureStateTable(db: ClientBase, schema: string): Promise<
          backfill jsonb,
          reversible boolean NOT NULL DEFAULT true,
          irreversible_reason text,
+         owner text,
          created_at timestamptz NOT NULL DEFAULT now(),
          updated_at timestamptz NOT NULL DEFAULT now()
        )`,
-    );
-    await db.query("COMMIT");
-  } catch (err) {
-    await db.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  }
+  );
+  await db.query(`ALTER TABLE ${stateTableName(schema)} ADD COLUMN IF NOT EXISTS owner text`);
 }
 
 /** The row, or null when there is none (or no state table yet). Read-only. */
 export async function readMigration(db: ClientBase, schema: string, id: string): Promise<MigrationRow | null> {
   const { rows: exists } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [stateTableName(schema)]);
   if (!exists[0].ok) return null;
-  const { rows } = await db.query(
-    `SELECT id, status, facts, spec, backfill, reversible, irreversible_reason AS "irreversibleReason"
-       FROM ${stateTableName(schema)} WHERE id = $1`,
-    [id],
-  );
+  const { rows } = await db.query(`SELECT ${ROW_COLUMNS} FROM ${stateTableName(schema)} AS m WHERE id = $1`, [id]);
   return (rows[0] as MigrationRow | undefined) ?? null;
 }
 
-export async function insertMigration(db: ClientBase, schema: string, row: Pick<MigrationRow, "id" | "status" | "facts" | "spec">): Promise<void> {
-  await ensureStateTable(db, schema);
-  await db.query(
-    `INSERT INTO ${stateTableName(schema)} (id, status, facts, spec) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (id) DO NOTHING`,
-    [row.id, row.status, JSON.stringify(row.facts), JSON.stringify(row.spec)],
+/**
+ * Every unfinished migration (not yet contracted) of `schema`.`table`, in every state table
+ * this role can read: their objects stand on the table beside the application's.
+ */
+export async function readActiveMigrationsOn(db: ClientBase, schema: string, table: string): Promise<MigrationRow[]> {
+  const { rows: tables } = await db.query<{ t: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1 AND c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1`,
+    [STATE_TABLE],
   );
+  const found: MigrationRow[] = [];
+  for (const { t } of tables) {
+    const { rows } = await db.query(
+      `SELECT ${ROW_COLUMNS} FROM ${t} AS m WHERE status <> 'contract' AND facts #>> '{table,schema}' = $1 AND facts #>> '{table,name}' = $2 ORDER BY id`,
+      [schema, table],
+    );
+    found.push(...(rows as MigrationRow[]));
+  }
+  return found;
+}
+
+/** Writes the migration's first row (creating the state table on first use). */
+export async function insertMigration(db: ClientBase, schema: string, row: Pick<MigrationRow, "id" | "status" | "facts" | "spec" | "owner">): Promise<void> {
+  await withStateTableLock(db, schema, async () => {
+    await createStateTable(db, schema);
+    await db.query(
+      `INSERT INTO ${stateTableName(schema)} (id, status, facts, spec, owner) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO NOTHING`,
+      [row.id, row.status, JSON.stringify(row.facts), JSON.stringify(row.spec), row.owner],
+    );
+  });
+}
+
+/** Records the owner of a row written without one (by an older pgshift). */
+export async function claimMigration(db: ClientBase, schema: string, id: string, owner: string): Promise<void> {
+  await db.query(`UPDATE ${stateTableName(schema)} SET owner = $2, updated_at = now() WHERE id = $1 AND owner IS NULL`, [id, owner]);
 }
 
 export async function setStatus(db: ClientBase, schema: string, id: string, status: Stage): Promise<void> {
@@ -92,7 +141,16 @@ export async function saveCheckpoint(db: ClientBase, schema: string, id: string,
   await db.query(`UPDATE ${stateTableName(schema)} SET backfill = $2, updated_at = now() WHERE id = $1`, [id, checkpoint === null ? null : JSON.stringify(checkpoint)]);
 }
 
+/**
+ * Deletes the migration's row; the state table goes with its last row, so removing every
+ * migration leaves the schema exactly as it was.
+ */
 export async function deleteMigration(db: ClientBase, schema: string, id: string): Promise<void> {
-  const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [stateTableName(schema)]);
-  if (rows[0].ok) await db.query(`DELETE FROM ${stateTableName(schema)} WHERE id = $1`, [id]);
+  await withStateTableLock(db, schema, async () => {
+    const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [stateTableName(schema)]);
+    if (!rows[0].ok) return;
+    await db.query(`DELETE FROM ${stateTableName(schema)} WHERE id = $1`, [id]);
+    const { rows: left } = await db.query(`SELECT EXISTS (SELECT 1 FROM ${stateTableName(schema)}) AS any`);
+    if (!left[0].any) await db.query(`DROP TABLE ${stateTableName(schema)}`);
+  });
 }

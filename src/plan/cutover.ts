@@ -50,6 +50,25 @@ function referencingKeys(ctx: PlanContext): { drop: string[]; add: string[]; val
   };
 }
 
+const ENABLE_CLAUSE: Record<string, string> = { D: "DISABLE TRIGGER", R: "ENABLE REPLICA TRIGGER", A: "ENABLE ALWAYS TRIGGER" };
+
+/**
+ * The application's triggers bound to the column (UPDATE OF it, or a WHEN clause that reads
+ * it) follow the column they were created on, which the swap renames away: after the renames
+ * each is dropped and created again from its definition, so it watches the column of that
+ * name again (with its enabled state). Both swaps use it: cutover and rollback.
+ */
+function movedTriggersSql(ctx: PlanContext): string[] {
+  const t = ctx.facts.table;
+  return t.triggers
+    .filter((tg) => tg.dependsOnColumn)
+    .flatMap((tg) => [
+      `DROP TRIGGER ${ident(tg.name)} ON ${t.qualifiedName}`,
+      tg.definition,
+      ...(ENABLE_CLAUSE[tg.enabled] ? [`ALTER TABLE ${t.qualifiedName} ${ENABLE_CLAUSE[tg.enabled]} ${ident(tg.name)}`] : []),
+    ]);
+}
+
 function constraintKind(index: IndexInfo): string {
   return index.primary ? "PRIMARY KEY" : "UNIQUE";
 }
@@ -103,6 +122,7 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   }
   sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.oldColumn)}`));
   sql.push(alter(`RENAME COLUMN ${ident(n.shadowColumn)} TO ${ident(col.name)}`));
+  sql.push(...movedTriggersSql(ctx));
   if (col.default !== null && !col.identity) sql.push(alter(`ALTER COLUMN ${ident(col.name)} SET DEFAULT ${col.default}`));
   if (col.identity) {
     sql.push(moveIdentitySql(tq, n.oldColumn, col.name, col.identity, ctx.facts.from.typeName));
@@ -189,6 +209,7 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   }
   sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.shadowColumn)}`));
   sql.push(alter(`RENAME COLUMN ${ident(n.oldColumn)} TO ${ident(col.name)}`));
+  sql.push(...movedTriggersSql(ctx));
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(n.shadowColumn)} IS NULL`);
   sql.push(...fks.add);
   sql.push(...forwardTriggersSql(ctx));

@@ -11,6 +11,12 @@ export interface MigrationFacts {
   table: TableSnapshot;
   from: TypeDescription;
   to: TypeDescription;
+  /**
+   * The backfill's transactions run with session_replication_role = replica, so that the
+   * table's own UPDATE triggers and rules do not fire for them (pre-flight proved the role
+   * may set it). False when nothing would fire.
+   */
+  backfillAsReplica?: boolean;
 }
 
 /** Everything a plan function needs. Pure data. */
@@ -31,11 +37,11 @@ export function planContext(spec: MigrationSpec, facts: MigrationFacts): PlanCon
 export interface LiveState {
   /** Every column name of the table, including pgshift's. */
   columns: string[];
-  /** format_type of each pgshift column that exists. */
+  /** format_type of each column. */
   columnTypes: Record<string, string>;
-  /** pgshift functions that exist in the table's schema. */
+  /** The migration's functions that exist in the table's schema. */
   functions: string[];
-  /** pgshift triggers on the table. */
+  /** Every trigger on the table, by name. */
   triggers: string[];
   /** Every index on the table, by name. */
   indexes: Record<string, { valid: boolean }>;

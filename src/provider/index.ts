@@ -6,12 +6,16 @@
  * connection input, takes the migration's advisory lock, reads pg_catalog and the state row,
  * and only then acts.
  */
+import { resolveTable } from "../catalog/introspect";
+import { withConnection } from "../db/connection";
 import { parseSpec } from "../spec";
-import { asError, PgShiftError, TableNotFoundError } from "../errors";
-import { STEP_KINDS, type StepInputs, type StepOutputs } from "./inputs";
+import { asError, OwnedElsewhereError, PgShiftError, TableIdentityChangedError, TableNotFoundError } from "../errors";
+import { qualified } from "../sql/quote";
+import { STEP_KINDS, type StepInputs, type StepOutputs, type TableRef } from "./inputs";
 import { handlers } from "./handlers";
+import { tableText } from "./session";
 
-export type { StepInputs, StepOutputs } from "./inputs";
+export type { StepInputs, StepOutputs, TableRef } from "./inputs";
 
 interface CheckFailure {
   property: string;
@@ -35,11 +39,41 @@ export async function check(_olds: Partial<StepInputs>, news: StepInputs): Promi
   return { inputs: news, failures };
 }
 
-/** Fields whose change means a different migration: replace (delete the old one first). */
-const IDENTITY: (keyof StepInputs["spec"])[] = ["table", "column", "toType", "using", "stateSchema"];
+/**
+ * Fields whose change means a different migration: replace (delete the old one first). The
+ * table is not among them as text: its identity is the table it resolved to when the child
+ * was created (see checkSameTable), so qualifying the name ("t" -> "app.t") changes nothing.
+ * A new target (toType, using) of a started migration is refused by the planner instead.
+ */
+const IDENTITY: (keyof StepInputs["spec"])[] = ["column", "stateSchema"];
+
+/** The Pulumi engine's placeholder for a value not known during preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * Refuses a change of the table the migration acts on: `t` resolves through the connecting
+ * role's search_path, so a new connection or search_path could point an expanded migration
+ * at another table (which would then be expanded and cut over at once, while the first keeps
+ * a shadow column, trigger and functions nothing tracks).
+ */
+async function checkSameTable(recorded: TableRef, news: StepInputs): Promise<void> {
+  if (JSON.stringify(news.connection).includes(UNKNOWN) || typeof news.spec?.table !== "string" || news.spec.table === UNKNOWN) return;
+  const now = await withConnection(
+    news.connection,
+    (db) => resolveTable(db, news.spec.table).then((t) => qualified(t.schema, t.name)).catch((err) => (err instanceof TableNotFoundError ? null : Promise.reject(err))),
+    "pgshift diff",
+  );
+  const was = qualified(recorded.schema, recorded.name);
+  if (now === was) return;
+  throw new TableIdentityChangedError(
+    `this migration was started on table ${was}, but ${JSON.stringify(news.spec.table)} now ${now ? `resolves to ${now}` : "resolves to no table"} ` +
+      `(the connection or its search_path changed). pgshift will not move a started migration to another table: write table: ${JSON.stringify(was)} (schema-qualified) to go on with it.`,
+  );
+}
 
 export async function diff(_id: string, olds: StepOutputs, news: StepInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (olds.table) await checkSameTable(olds.table, news);
   const replaces = IDENTITY.some((k) => !same(olds.spec?.[k], news.spec?.[k])) ? ["spec"] : [];
   // `pulumi refresh` records what the catalog says in result.drift (a dropped index, an
   // unfinished backfill); the next `pulumi up` then repairs it by running the step again
@@ -49,7 +83,8 @@ export async function diff(_id: string, olds: StepOutputs, news: StepInputs): Pr
     drift ||
     !same(olds.spec, news.spec) ||
     !same(olds.statements, news.statements) ||
-    !same(olds.connection, news.connection);
+    !same(olds.connection, news.connection) ||
+    !same(olds.owner, news.owner);
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 
@@ -57,9 +92,18 @@ function resourceId(inputs: StepInputs): string {
   return `${inputs.spec.table}.${inputs.spec.column}/${inputs.kind}`;
 }
 
-async function apply(inputs: StepInputs): Promise<StepOutputs> {
-  const result = await handlers[inputs.kind].apply(inputs, log);
-  return { ...inputs, result };
+/** Runs the child's handler on `table` (resolved once, when the child is created) and records it in the outputs. */
+async function apply(inputs: StepInputs, table: TableRef): Promise<StepOutputs> {
+  const withTable = { ...inputs, table };
+  const result = await handlers[inputs.kind].apply(withTable, log);
+  return { ...withTable, result };
+}
+
+async function resolveOnce(inputs: StepInputs): Promise<TableRef> {
+  return withConnection(inputs.connection, async (db) => {
+    const t = await resolveTable(db, tableText(inputs));
+    return { schema: t.schema, name: t.name };
+  }, `pgshift ${inputs.kind}`);
 }
 
 function rethrow(err: unknown): never {
@@ -71,15 +115,16 @@ function rethrow(err: unknown): never {
 
 export async function create(inputs: StepInputs): Promise<{ id: string; outs: StepOutputs }> {
   try {
-    return { id: resourceId(inputs), outs: await apply(inputs) };
+    return { id: resourceId(inputs), outs: await apply(inputs, await resolveOnce(inputs)) };
   } catch (err) {
     rethrow(err);
   }
 }
 
-export async function update(_id: string, _olds: StepOutputs, news: StepInputs): Promise<{ outs: StepOutputs }> {
+export async function update(_id: string, olds: StepOutputs, news: StepInputs): Promise<{ outs: StepOutputs }> {
   try {
-    return { outs: await apply(news) };
+    // children created before the table was recorded resolve it now, once
+    return { outs: await apply(news, olds.table ?? (await resolveOnce(news))) };
   } catch (err) {
     rethrow(err);
   }
@@ -94,6 +139,11 @@ export async function remove(_id: string, props: StepOutputs): Promise<void> {
       log(`pgshift: ${props.spec.table} no longer exists; nothing to remove for ${props.kind}`);
       return;
     }
+    // another owner runs the migration: removing this (refused) claim must not undo its work
+    if (err instanceof OwnedElsewhereError) {
+      log(`pgshift: ${err.id} is run by ${err.owner}; removing ${props.kind} of ${err.wanted} leaves it untouched`);
+      return;
+    }
     rethrow(err);
   }
 }
@@ -104,6 +154,7 @@ export async function read(id: string, props: StepOutputs): Promise<{ id?: strin
     return result === null ? {} : { id, props: { ...props, result } };
   } catch (err) {
     if (err instanceof TableNotFoundError) return {};
+    if (err instanceof OwnedElsewhereError) return { id, props };
     rethrow(err);
   }
 }

@@ -4,9 +4,9 @@ import { withConnection } from "../db/connection";
 import { withMigrationLock } from "../db/advisoryLock";
 import type { ExecutorOptions } from "../db/executor";
 import { readLiveState } from "../db/live";
-import { readMigration, type MigrationRow } from "../db/state";
+import { checkOwner, readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
-import { migrationNames, type MigrationNames } from "../names";
+import { functionNames, migrationNames, type MigrationNames } from "../names";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
 import type { MigrationSpec } from "../spec";
 import { qualified } from "../sql/quote";
@@ -33,11 +33,12 @@ export interface Session {
  */
 export async function withSession<T>(inputs: StepInputs, log: Log, fn: (s: Session) => Promise<T>): Promise<T> {
   return withConnection(inputs.connection, async (db) => {
-    const t = await resolveTable(db, inputs.spec.table);
+    const t = await resolveTable(db, tableText(inputs));
     const names = migrationNames(t.schema, t.name, inputs.spec.column);
     const stateSchema = inputs.spec.stateSchema ?? t.schema;
     return withMigrationLock(db, names.id, async () => {
       const row = await readMigration(db, stateSchema, names.id);
+      checkOwner(names.id, row?.owner ?? null, inputs.owner);
       return fn({
         db,
         spec: inputs.spec,
@@ -53,6 +54,11 @@ export async function withSession<T>(inputs: StepInputs, log: Log, fn: (s: Sessi
   }, `pgshift ${inputs.kind}`);
 }
 
+/** The table a child acts on: the one recorded when it was created, else the spec's. */
+export function tableText(inputs: StepInputs): string {
+  return inputs.table ? qualified(inputs.table.schema, inputs.table.name) : inputs.spec.table;
+}
+
 /** The state row, which ShadowColumn writes first; every later step needs it. */
 export function requireRow(s: Session, kind: string): MigrationRow {
   if (!s.row) {
@@ -66,5 +72,5 @@ export function contextOf(s: Session, row: MigrationRow): PlanContext {
 }
 
 export function live(s: Session): Promise<LiveState> {
-  return readLiveState(s.db, s.schema, s.table);
+  return readLiveState(s.db, s.schema, s.table, functionNames(s.names));
 }

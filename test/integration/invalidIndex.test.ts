@@ -94,7 +94,7 @@ describe("INVALID shadow index left by a failed build", function () {
 
     it("is planned as drop-then-rebuild from the live catalog", async () => {
       const ctx = await contextFromRow(db.url, spec, "tickets", "ref");
-      const live = await withClient(db.url, (c) => readLiveState(c, "public", "tickets"));
+      const live = await withClient(db.url, (c) => readLiveState(c, "public", "tickets", []));
       assert.deepEqual(live.indexes[shadowIndex], { valid: false });
       const steps = planShadowIndexes(ctx, live);
       assert.deepEqual(
@@ -172,7 +172,7 @@ describe("INVALID shadow index left by a failed build", function () {
 
       const ctx = await contextFromRow(db.url, spec, "sizes", "size");
       await withClient(db.url, async (c) => {
-        const steps = planShadowIndexes(ctx, await readLiveState(c, "public", "sizes"));
+        const steps = planShadowIndexes(ctx, await readLiveState(c, "public", "sizes", []));
         assert.deepEqual(
           steps.map((s) => s.description),
           [`drop the invalid leftover index ${shadowIndex}`, `build index ${shadowIndex} (copy of sizes_size_idx)`],
@@ -185,7 +185,7 @@ describe("INVALID shadow index left by a failed build", function () {
           def: `CREATE INDEX ${shadowIndex} ON public.sizes USING btree (${names.shadowColumn} DESC) WHERE (${names.shadowColumn} > 10)`,
         });
         // the plan from the new live state is empty: converged
-        assert.deepEqual(planShadowIndexes(ctx, await readLiveState(c, "public", "sizes")), []);
+        assert.deepEqual(planShadowIndexes(ctx, await readLiveState(c, "public", "sizes", [])), []);
       });
       assert.deepEqual(await readStep(db.url, "shadow-indexes", spec), { status: "expand", objects: [shadowIndex], missing: [], invalid: [], drift: [] });
     });

@@ -117,6 +117,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
       "project",
       "stack",
       false,
+      "organization",
     );
     // record parent and dependencies, which the Mocks interface does not pass on
     const monitor = pulumi.runtime.getMonitor() as unknown as Monitor;

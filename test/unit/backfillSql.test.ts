@@ -3,7 +3,7 @@ import { backfillStatements, batchSql, mismatchCountSql, upperKeySql } from "../
 import { fileContext } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
-const CONV = '"public"."pgshift_contentcuration_file_file_size_conv"(t."file_size")';
+const CONV = '"public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size")';
 const SHADOW = '"file_size__pgshift_new"';
 
 /** The part after the batch CTE: the UPDATE of the shadow and the result row (counts and the batch's last key). */
@@ -80,7 +80,7 @@ describe("backfill SQL", () => {
     assert.equal(upperKeySql(ctx), `SELECT json_build_array("id"::text) AS key FROM ${T} ORDER BY "id" DESC LIMIT 1`);
     assert.equal(
       mismatchCountSql(ctx),
-      `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_conv"("file_size")`,
+      `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
     assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), batchSql(ctx, true), batchSql(ctx, false)]);
   });

@@ -6,7 +6,9 @@ import { alone, transaction } from "../../src/plan/step";
 import { COMPOSITE_INDEX, fileContext, PARTIAL_INDEX, PKEY, UNIQUE_KEY } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
-const FN = (name: string) => `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_${name}"`;
+/** The migration tag in function names: the first 8 hex digits of sha1(["public","contentcuration_file",column]). */
+const TAG: Record<string, string> = { file_size: "7770b426", id: "20477f7c" };
+const FN = (name: string) => `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_${name.replace(/^(file_size|id)_/, (_, c: string) => `${c}_${TAG[c]}_`)}"`;
 const dropOld = (index: string) =>
   alone(`drop the old column's index ${index}__pgshift_old`, `DROP INDEX CONCURRENTLY IF EXISTS "public"."${index}__pgshift_old"`);
 

@@ -23,7 +23,9 @@ import { applySteps, liveOf, namesOf, simCatalog, type SimCatalog } from "./supp
 
 const T = '"public"."contentcuration_file"';
 const STATE = '"public"."pgshift_migrations"';
-const FN = (name: string) => `"public"."pgshift_contentcuration_file_${name}"`;
+/** The migration tag in function names: the first 8 hex digits of sha1(["public","contentcuration_file",column]). */
+const TAG: Record<string, string> = { file_size: "7770b426", id: "20477f7c" };
+const FN = (name: string) => `"public"."pgshift_contentcuration_file_${name.replace(/^(file_size|id)_/, (_, c: string) => `${c}_${TAG[c]}_`)}"`;
 
 const FKEY: ConstraintInfo = {
   name: "contentcuration_file_file_size_fkey",
@@ -294,9 +296,9 @@ describe("planRollback", () => {
     assert.deepEqual(plan.after, [
       transaction(
         "drop the reverse functions",
-        `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_rev"`,
-        `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_irrev"`,
-        `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_rconv"`,
+        `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_7770b426_rev"`,
+        `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_7770b426_irrev"`,
+        `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_7770b426_rconv"`,
       ),
       alone("refresh the planner statistics of the column", `ANALYZE ${T} ("file_size")`),
     ]);

@@ -69,7 +69,7 @@ describe("planShadowColumn", () => {
     assert.deepEqual(planRemoveShadowColumn(ctx, untouched(ctx.facts)), []);
     assert.deepEqual(planRemoveShadowColumn(ctx, done(ctx)), [
       transaction("drop the shadow column", `ALTER TABLE ${T} DROP COLUMN IF EXISTS "file_size__pgshift_new"`),
-      transaction("drop the conversion function", `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_conv"`),
+      transaction("drop the conversion function", `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_7770b426_conv"`),
     ]);
   });
 });
@@ -117,7 +117,7 @@ describe("planMirrorTrigger", () => {
         `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_fwd_ins" ON ${T}`,
         `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_fwd_upd" ON ${T}`,
       ),
-      transaction("drop the mirror trigger function", `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_fwd"`),
+      transaction("drop the mirror trigger function", `DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_file_size_7770b426_fwd"`),
     ]);
     const onlyUpdate = { ...done(ctx), triggers: [ctx.names.forwardUpdateTrigger], functions: [] };
     assert.deepEqual(planRemoveMirrorTrigger(ctx, onlyUpdate), [

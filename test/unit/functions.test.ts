@@ -11,8 +11,8 @@ import {
 import { fileContext } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
-const CONV = '"public"."pgshift_contentcuration_file_file_size_conv"';
-const FWD = '"public"."pgshift_contentcuration_file_file_size_fwd"';
+const CONV = '"public"."pgshift_contentcuration_file_file_size_7770b426_conv"';
+const FWD = '"public"."pgshift_contentcuration_file_file_size_7770b426_fwd"';
 
 describe("conversion functions", () => {
   it("default cast: old type -> new type, parameter named after the column", () => {
@@ -35,7 +35,7 @@ describe("conversion functions", () => {
   });
 
   it("reverse: new type -> old type, default cast or reverseUsing", () => {
-    const rconv = '"public"."pgshift_contentcuration_file_file_size_rconv"';
+    const rconv = '"public"."pgshift_contentcuration_file_file_size_7770b426_rconv"';
     assert.equal(
       reverseConvertFunctionSql(fileContext()),
       `CREATE OR REPLACE FUNCTION ${rconv}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT "file_size"::integer $pgshift$`,
@@ -49,7 +49,7 @@ describe("conversion functions", () => {
   it("qualifies the function with the table's schema", () => {
     const ctx = fileContext();
     ctx.facts.table.schema = "My App";
-    assert.equal(convertFunctionName(ctx), '"My App"."pgshift_contentcuration_file_file_size_conv"');
+    assert.equal(convertFunctionName(ctx), '"My App"."pgshift_contentcuration_file_file_size_7770b426_conv"');
   });
 });
 
@@ -77,6 +77,6 @@ describe("mirror trigger", () => {
   it("drop statements are idempotent", () => {
     const ctx = fileContext();
     assert.equal(dropTriggerSql(ctx, "zzz_pgshift_file_size_fwd_ins"), `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_fwd_ins" ON ${T}`);
-    assert.equal(dropFunctionSql(ctx, "pgshift_contentcuration_file_file_size_fwd"), `DROP FUNCTION IF EXISTS ${FWD}`);
+    assert.equal(dropFunctionSql(ctx, "pgshift_contentcuration_file_file_size_7770b426_fwd"), `DROP FUNCTION IF EXISTS ${FWD}`);
   });
 });

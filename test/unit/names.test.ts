@@ -103,11 +103,11 @@ describe("migrationNames", () => {
       id: "public.contentcuration_file.file_size",
       shadowColumn: "file_size__pgshift_new",
       oldColumn: "file_size__pgshift_old",
-      convertFunction: "pgshift_contentcuration_file_file_size_conv",
-      reverseConvertFunction: "pgshift_contentcuration_file_file_size_rconv",
-      forwardTriggerFunction: "pgshift_contentcuration_file_file_size_fwd",
-      reverseTriggerFunction: "pgshift_contentcuration_file_file_size_rev",
-      markIrreversibleFunction: "pgshift_contentcuration_file_file_size_irrev",
+      convertFunction: "pgshift_contentcuration_file_file_size_7770b426_conv",
+      reverseConvertFunction: "pgshift_contentcuration_file_file_size_7770b426_rconv",
+      forwardTriggerFunction: "pgshift_contentcuration_file_file_size_7770b426_fwd",
+      reverseTriggerFunction: "pgshift_contentcuration_file_file_size_7770b426_rev",
+      markIrreversibleFunction: "pgshift_contentcuration_file_file_size_7770b426_irrev",
       forwardInsertTrigger: "zzz_pgshift_file_size_fwd_ins",
       forwardUpdateTrigger: "zzz_pgshift_file_size_fwd_upd",
       reverseInsertTrigger: "zzz_pgshift_file_size_rev_ins",
@@ -129,7 +129,7 @@ describe("migrationNames", () => {
     assert.match(n.shadowColumn, /^c+_[0-9a-f]{8}__pgshift_new$/);
     assert.match(n.oldColumn, /^c+_[0-9a-f]{8}__pgshift_old$/);
     assert.match(n.notNullCheck, /^c+_[0-9a-f]{8}__pgshift_notnull$/);
-    assert.match(n.convertFunction, /^pgshift_t+_[0-9a-f]{8}_conv$/);
+    assert.match(n.convertFunction, /^pgshift_t+_[0-9a-f]{8}_[0-9a-f]{8}_conv$/);
     assert.match(n.forwardUpdateTrigger, /^zzz_pgshift_c+_[0-9a-f]{8}_fwd_upd$/);
   });
 

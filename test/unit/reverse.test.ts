@@ -4,7 +4,7 @@ import { markIrreversibleSql, reverseTriggerFunctionSql, reverseTriggersSql } fr
 import { fileContext, INT4, INT8 } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
-const FN = (name: string) => `"public"."pgshift_contentcuration_file_file_size_${name}"`;
+const FN = (name: string) => `"public"."pgshift_contentcuration_file_file_size_7770b426_${name}"`;
 const INT2: TypeDescription = { formatted: "smallint", typeName: "int2", typmod: -1 };
 const VARCHAR32: TypeDescription = { formatted: "character varying(32)", typeName: "varchar", typmod: 36 };
 const UUID: TypeDescription = { formatted: "uuid", typeName: "uuid", typmod: -1 };
@@ -105,7 +105,7 @@ describe("markIrreversibleSql", () => {
     ctx.facts.table.schema = "App's";
     ctx.names.id = "App's.contentcuration_file.file_size";
     const sql = markIrreversibleSql(ctx, "pgshift state");
-    assert.ok(sql.startsWith(`CREATE OR REPLACE FUNCTION "App's"."pgshift_contentcuration_file_file_size_irrev"(reason text) `), sql);
+    assert.ok(sql.startsWith(`CREATE OR REPLACE FUNCTION "App's"."pgshift_contentcuration_file_file_size_7770b426_irrev"(reason text) `), sql);
     assert.match(sql, / UPDATE "pgshift state"\."pgshift_migrations" SET /);
     assert.match(sql, / WHERE id = 'App''s\.contentcuration_file\.file_size' AND reversible /);
   });

@@ -1,5 +1,5 @@
 import { runSteps } from "../../db/executor";
-import { deleteMigration, insertMigration, saveCheckpoint } from "../../db/state";
+import { claimMigration, deleteMigration, insertMigration, saveCheckpoint } from "../../db/state";
 import { planRemoveShadowColumn, planShadowColumn } from "../../plan/expand";
 import { planContext } from "../../plan/facts";
 import { preflight } from "../../preflight";
@@ -12,7 +12,8 @@ export const shadowColumn: StepHandler = {
       if (s.row && s.row.status !== "expand") return { status: s.row.status, shadowColumn: s.names.shadowColumn };
       // the row is written before any DDL, so a crash after it still knows what to undo
       const facts = s.row?.facts ?? (await preflight(s.db, s.spec));
-      if (!s.row) await insertMigration(s.db, s.stateSchema, { id: s.names.id, status: "expand", facts, spec: s.spec });
+      if (!s.row) await insertMigration(s.db, s.stateSchema, { id: s.names.id, status: "expand", facts, spec: s.spec, owner: inputs.owner ?? null });
+      else if (!s.row.owner && inputs.owner) await claimMigration(s.db, s.stateSchema, s.names.id, inputs.owner);
       const ctx = planContext(s.spec, facts);
       const state = await live(s);
       if (s.row?.backfill && !state.columns.includes(s.names.shadowColumn)) {

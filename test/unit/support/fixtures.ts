@@ -144,6 +144,7 @@ export function fileFacts(opts: FileFactsOptions = {}): MigrationFacts {
     dependents: [],
     ownedSequence: changeId ? { qualifiedName: ID_SEQUENCE, dataType: "integer" } : null,
     triggers: [],
+    updateRules: [],
   };
   return { table, from: opts.from ?? INT4, to: opts.to ?? INT8 };
 }
