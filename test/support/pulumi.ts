@@ -193,6 +193,18 @@ export interface CreateStackOptions {
     workDir?: string;
     /** Extra environment for the CLI (and so for the dynamic-provider processes it starts). */
     envVars?: Record<string, string>;
+    /**
+     * The `@pulumi/pulumi/automation` module that drives the stack. Defaults to the repo's. A
+     * project with its own install (test/e2e/tarball.test.ts) passes its copy, so the inline
+     * program, the library it loads and the dynamic provider all use that project's @pulumi/pulumi.
+     */
+    automation?: AutomationModule;
+}
+
+/** The part of `@pulumi/pulumi/automation` createStack uses. */
+export interface AutomationModule {
+    LocalWorkspace: Pick<typeof LocalWorkspace, "createOrSelectStack">;
+    PulumiCommand: Pick<typeof PulumiCommand, "get">;
 }
 
 const backendOf = new WeakMap<Stack, string>();
@@ -204,7 +216,12 @@ const backendOf = new WeakMap<Stack, string>();
  * plugin and the CLI on PATH.
  */
 export async function createStack(opts: CreateStackOptions): Promise<Stack> {
-    const pulumiCmd = await pulumiCommand();
+    const repoCmd = await pulumiCommand();
+    // the same CLI, as a PulumiCommand of the automation module that drives the stack
+    const pulumiCmd =
+        opts.automation && path.isAbsolute(repoCmd.command)
+            ? await opts.automation.PulumiCommand.get({ root: path.dirname(path.dirname(repoCmd.command)) })
+            : repoCmd;
     ensurePgshiftLink();
     const stackName = opts.stackName ?? "test";
     const workDir = opts.workDir ?? scratchDir("stacks", `${opts.projectName}-${stackName}`);
@@ -230,7 +247,7 @@ export async function createStack(opts: CreateStackOptions): Promise<Stack> {
             .join(path.delimiter),
         ...opts.envVars,
     };
-    const stack = await LocalWorkspace.createOrSelectStack(
+    const stack = await (opts.automation?.LocalWorkspace ?? LocalWorkspace).createOrSelectStack(
         { stackName, projectName: opts.projectName, program: opts.program },
         {
             workDir,
