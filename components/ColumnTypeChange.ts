@@ -3,6 +3,7 @@ import { planMigration, type MigrationPlan } from "../src/planMigration";
 import { parseSpec, stageIndex, withoutStage, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
 import { resolveConnection, type ConnectionArg } from "./connection";
 import { MigrationStep } from "./MigrationStep";
+import { refusal, refusing } from "./refusal";
 
 export interface ColumnTypeChangeArgs {
   /** Table, optionally schema-qualified: `"contentcuration_file"`, `"app.file"`, `'"My Schema"."T"'`. */
@@ -42,20 +43,6 @@ export interface ColumnTypeChangeArgs {
 }
 
 /**
- * A planning error (pre-flight, a refused stage) reaches every child through its
- * `statements` input, and Pulumi's serializer prefixes the one shared error object with
- * `error serializing property "statements": ` once per child. Pin the message so users read
- * pgshift's sentence as written.
- */
-function keepMessage(err: unknown): never {
-  if (err instanceof Error) {
-    const message = err.message;
-    Object.defineProperty(err, "message", { get: () => message, set: () => undefined, configurable: true });
-  }
-  throw err;
-}
-
-/**
  * Changes the type of a live PostgreSQL column without downtime, one stage per `pulumi up`:
  * expand -> cutover -> contract. Children: ShadowColumn, MirrorTrigger, Backfill,
  * ShadowIndexes (always), Cutover (stage >= cutover), Contract (stage = contract).
@@ -90,13 +77,22 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     super("pgshift:index:ColumnTypeChange", name, {}, opts);
     // validate everything but the (possibly inferred) type now, so mistakes fail before any I/O
     parseSpec({ ...args, toType: typeof args.toType === "string" ? args.toType : "bigint" });
-    const spec = pulumi.output(args.toType).apply((toType) => parseSpec({ ...args, toType }));
+    // A failure from here on (an inferred toType that does not parse, the pre-flight, a refused
+    // stage) becomes one refusal (see ./refusal): the same object rejects every child's inputs
+    // and the component's outputs, and Pulumi prints its message once, as written.
+    const spec = pulumi.output(args.toType).apply((toType) => {
+      try {
+        return parseSpec({ ...args, toType });
+      } catch (err) {
+        throw refusal(err);
+      }
+    });
     this.spec = spec;
     const connection = resolveConnection(args.connection);
     // the migration's owner: a second stack or component that runs the same change is refused
     const owner = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
-    // planning reads the catalog (never writes); the plan holds no secret, so unwrap it for preview
-    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => planMigration(c, s, owner).catch(keepMessage)));
+    // planning reads the catalog (never writes), once; the plan holds no secret, so unwrap it for preview
+    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => refusing(() => planMigration(c, s, owner))));
     const child = (suffix: string) => `${name}-${suffix}`;
     const common = { connection, spec: spec.apply(withoutStage), owner };
     this.shadowColumnStep = new MigrationStep("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });

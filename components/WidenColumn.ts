@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { inferWidening } from "../src/widen";
 import { ColumnTypeChange, type ColumnTypeChangeArgs } from "./ColumnTypeChange";
 import { resolveConnection } from "./connection";
+import { refusing } from "./refusal";
 
 export interface WidenColumnArgs extends Omit<ColumnTypeChangeArgs, "toType" | "using" | "reverseUsing" | "allowNarrowing"> {
   /** Target type; default: the next wider integer type (smallint -> integer, integer -> bigint), read from the catalog. */
@@ -16,7 +17,7 @@ export interface WidenColumnArgs extends Omit<ColumnTypeChangeArgs, "toType" | "
 export class WidenColumn extends ColumnTypeChange {
   constructor(name: string, args: WidenColumnArgs, opts?: pulumi.ComponentResourceOptions) {
     const connection = resolveConnection(args.connection);
-    const toType = args.toType ?? connection.apply((c) => inferWidening(c, args.table, args.column, args.stateSchema));
+    const toType = args.toType ?? connection.apply((c) => refusing(() => inferWidening(c, args.table, args.column, args.stateSchema)));
     super(name, { ...args, connection, toType }, opts);
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionConfig } from "../src/db/connection";
 import { InvalidSpecError } from "../src/errors";
+import { refusal } from "./refusal";
 
 /** A connection as users write it: a libpq URL / connection string, or fields. */
 export type ConnectionArg = string | ConnectionConfig;
@@ -16,7 +17,7 @@ export function resolveConnection(explicit?: pulumi.Input<ConnectionArg>): pulum
       pulumi.output(explicit).apply((c): ConnectionConfig => {
         if (typeof c === "string") return { connectionString: c };
         if (typeof c === "object" && c !== null) return c as ConnectionConfig;
-        throw new InvalidSpecError("connection must be a connection string or an object of connection fields");
+        throw refusal(new InvalidSpecError("connection must be a connection string or an object of connection fields"));
       }),
     );
   }
