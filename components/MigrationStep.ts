@@ -34,7 +34,7 @@ export class MigrationStep extends pulumi.dynamic.Resource {
     super(
       stepProvider,
       name,
-      { kind, ...args, result: undefined, table: undefined },
+      { kind, ...args, result: undefined },
       // outputs carry the connection (delete needs it): keep it a secret there too
       { ...opts, additionalSecretOutputs: ["connection"] },
       "pgshift",
