@@ -30,8 +30,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { create, type StepInputs } from "../src/provider";
-import type { StepKind } from "../src/provider/inputs";
+import { create, type ChildInputs } from "../src/provider";
+import type { ChildKind } from "../src/provider/inputs";
 import { DEFAULT_BACKFILL, parseSpec, withoutStage, type BackfillOptions } from "../src/spec";
 import { createTestDatabase, stopTestServer, testServer, withClient, type TestDatabase } from "../test/support/pg";
 import { startWriter, type WriterStats } from "../test/support/writer";
@@ -256,7 +256,7 @@ async function benchIndexedUpdate(): Promise<Measurement> {
   }
 }
 
-const EXPAND_KINDS: StepKind[] = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes"];
+const EXPAND_KINDS: ChildKind[] = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes"];
 
 /** pgshift's expand through the provider's create() (the code each dynamic resource runs), step by step. */
 async function benchPgshift(label: string, backfill: BackfillOptions): Promise<Measurement[]> {
@@ -264,7 +264,7 @@ async function benchPgshift(label: string, backfill: BackfillOptions): Promise<M
   const throttled = (backfill.pauseMs ?? 0) > 0;
   const suffix = throttled ? `, throttled (pauseMs ${backfill.pauseMs})` : "";
   const spec = withoutStage(parseSpec({ table: TABLE, column: COLUMN, toType: "bigint", stage: "expand", backfill }));
-  const inputs = (kind: StepKind): StepInputs => ({ kind, connection: { connectionString: db.url }, spec, statements: [] });
+  const inputs = (kind: ChildKind): ChildInputs => ({ kind, connection: { connectionString: db.url }, spec, statements: [] });
   try {
     const steps: Record<string, { wallMs: number; stallMs: number; failures: string[]; statements: number; result: Record<string, unknown>; rssPeakMb: number; rssSamples: number }> = {};
     const whole = await measure(db, `${label}-expand`, `pgshift whole expand${suffix}`, "", async (writer) => {

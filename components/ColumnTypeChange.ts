@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { planMigration, type MigrationPlan } from "../src/planMigration";
 import { parseSpec, stageIndex, withoutStage, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
 import { resolveConnection, type ConnectionArg } from "./connection";
-import { MigrationStep } from "./MigrationStep";
+import { MigrationChild } from "./MigrationChild";
 import { refusal, refusing } from "./refusal";
 
 export interface ColumnTypeChangeArgs {
@@ -64,14 +64,14 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
    */
   readonly reversible: pulumi.Output<boolean>;
   readonly irreversibleReason: pulumi.Output<string | null>;
-  readonly shadowColumnStep: MigrationStep;
-  readonly mirrorTriggerStep: MigrationStep;
-  readonly backfillStep: MigrationStep;
-  readonly shadowIndexesStep: MigrationStep;
+  readonly shadowColumnStep: MigrationChild;
+  readonly mirrorTriggerStep: MigrationChild;
+  readonly backfillStep: MigrationChild;
+  readonly shadowIndexesStep: MigrationChild;
   /** Present when stage is "cutover" or "contract". */
-  readonly cutoverStep?: MigrationStep;
+  readonly cutoverStep?: MigrationChild;
   /** Present when stage is "contract". */
-  readonly contractStep?: MigrationStep;
+  readonly contractStep?: MigrationChild;
 
   constructor(name: string, args: ColumnTypeChangeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgshift:index:ColumnTypeChange", name, {}, opts);
@@ -95,30 +95,30 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => refusing(() => planMigration(c, s, owner))));
     const child = (suffix: string) => `${name}-${suffix}`;
     const common = { connection, spec: spec.apply(withoutStage), owner };
-    this.shadowColumnStep = new MigrationStep("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
-    this.mirrorTriggerStep = new MigrationStep("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
+    this.shadowColumnStep = new MigrationChild("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
+    this.mirrorTriggerStep = new MigrationChild("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
       parent: this,
       dependsOn: [this.shadowColumnStep],
     });
     // the trigger exists before the backfill starts: rows written from then on never need it
-    this.backfillStep = new MigrationStep("backfill", child("backfill"), { ...common, statements: plan.statements.backfill }, {
+    this.backfillStep = new MigrationChild("backfill", child("backfill"), { ...common, statements: plan.statements.backfill }, {
       parent: this,
       dependsOn: [this.mirrorTriggerStep],
     });
     // index copies after the backfill: built first, every backfill UPDATE would maintain them too
-    this.shadowIndexesStep = new MigrationStep("shadow-indexes", child("shadow-indexes"), { ...common, statements: plan.statements.shadowIndexes }, {
+    this.shadowIndexesStep = new MigrationChild("shadow-indexes", child("shadow-indexes"), { ...common, statements: plan.statements.shadowIndexes }, {
       parent: this,
       dependsOn: [this.backfillStep],
     });
     // the stage flag maps onto Pulumi's verbs: advancing creates the child, stepping back deletes it (the rollback)
     if (stageIndex(args.stage) >= stageIndex("cutover")) {
-      this.cutoverStep = new MigrationStep("cutover", child("cutover"), { ...common, statements: plan.statements.cutover }, {
+      this.cutoverStep = new MigrationChild("cutover", child("cutover"), { ...common, statements: plan.statements.cutover }, {
         parent: this,
         dependsOn: [this.shadowIndexesStep],
       });
     }
     if (args.stage === "contract") {
-      this.contractStep = new MigrationStep("contract", child("contract"), { ...common, statements: plan.statements.contract }, {
+      this.contractStep = new MigrationChild("contract", child("contract"), { ...common, statements: plan.statements.contract }, {
         parent: this,
         dependsOn: [this.cutoverStep!],
       });

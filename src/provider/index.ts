@@ -11,11 +11,11 @@ import { withConnection } from "../db/connection";
 import { parseSpec } from "../spec";
 import { asError, OwnedElsewhereError, PgShiftError, TableIdentityChangedError, TableNotFoundError } from "../errors";
 import { qualified } from "../sql/quote";
-import { STEP_KINDS, type StepInputs, type StepOutputs, type TableRef } from "./inputs";
+import { CHILD_KINDS, type ChildInputs, type ChildOutputs, type TableRef } from "./inputs";
 import { handlers } from "./handlers";
 import { tableText } from "./session";
 
-export type { StepInputs, StepOutputs, TableRef } from "./inputs";
+export type { ChildInputs, ChildOutputs, TableRef } from "./inputs";
 
 interface CheckFailure {
   property: string;
@@ -27,9 +27,9 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-export async function check(_olds: Partial<StepInputs>, news: StepInputs): Promise<{ inputs: StepInputs; failures: CheckFailure[] }> {
+export async function check(_olds: Partial<ChildInputs>, news: ChildInputs): Promise<{ inputs: ChildInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
-  if (!STEP_KINDS.includes(news.kind)) failures.push({ property: "kind", reason: `unknown step kind ${JSON.stringify(news.kind)}` });
+  if (!CHILD_KINDS.includes(news.kind)) failures.push({ property: "kind", reason: `unknown child kind ${JSON.stringify(news.kind)}` });
   try {
     // the spec may contain unknowns during preview; it was already validated by the component
     if (typeof news.spec === "object" && news.spec !== null) parseSpec({ ...news.spec, stage: "expand" });
@@ -45,7 +45,7 @@ export async function check(_olds: Partial<StepInputs>, news: StepInputs): Promi
  * was created (see checkSameTable), so qualifying the name ("t" -> "app.t") changes nothing.
  * A new target (toType, using) of a started migration is refused by the planner instead.
  */
-const IDENTITY: (keyof StepInputs["spec"])[] = ["column", "stateSchema"];
+const IDENTITY: (keyof ChildInputs["spec"])[] = ["column", "stateSchema"];
 
 /** The Pulumi engine's placeholder for a value not known during preview. */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -56,7 +56,7 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
  * at another table (which would then be expanded and cut over at once, while the first keeps
  * a shadow column, trigger and functions nothing tracks).
  */
-async function checkSameTable(recorded: TableRef, news: StepInputs): Promise<void> {
+async function checkSameTable(recorded: TableRef, news: ChildInputs): Promise<void> {
   if (JSON.stringify(news.connection).includes(UNKNOWN) || typeof news.spec?.table !== "string" || news.spec.table === UNKNOWN) return;
   const now = await withConnection(
     news.connection,
@@ -71,12 +71,12 @@ async function checkSameTable(recorded: TableRef, news: StepInputs): Promise<voi
   );
 }
 
-export async function diff(_id: string, olds: StepOutputs, news: StepInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
+export async function diff(_id: string, olds: ChildOutputs, news: ChildInputs): Promise<{ changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }> {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (olds.table) await checkSameTable(olds.table, news);
   const replaces = IDENTITY.some((k) => !same(olds.spec?.[k], news.spec?.[k])) ? ["spec"] : [];
   // `pulumi refresh` records what the catalog says in result.drift (a dropped index, an
-  // unfinished backfill); the next `pulumi up` then repairs it by running the step again
+  // unfinished backfill); the next `pulumi up` then repairs it by running the child again
   const drift = Array.isArray(olds.result?.drift) && olds.result.drift.length > 0;
   const changes =
     replaces.length > 0 ||
@@ -88,18 +88,18 @@ export async function diff(_id: string, olds: StepOutputs, news: StepInputs): Pr
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 
-function resourceId(inputs: StepInputs): string {
+function resourceId(inputs: ChildInputs): string {
   return `${inputs.spec.table}.${inputs.spec.column}/${inputs.kind}`;
 }
 
 /** Runs the child's handler on `table` (resolved once, when the child is created) and records it in the outputs. */
-async function apply(inputs: StepInputs, table: TableRef): Promise<StepOutputs> {
+async function apply(inputs: ChildInputs, table: TableRef): Promise<ChildOutputs> {
   const withTable = { ...inputs, table };
   const result = await handlers[inputs.kind].apply(withTable, log);
   return { ...withTable, result };
 }
 
-async function resolveOnce(inputs: StepInputs): Promise<TableRef> {
+async function resolveOnce(inputs: ChildInputs): Promise<TableRef> {
   return withConnection(inputs.connection, async (db) => {
     const t = await resolveTable(db, tableText(inputs));
     return { schema: t.schema, name: t.name };
@@ -113,7 +113,7 @@ function rethrow(err: unknown): never {
   throw new Error(`pgshift: ${e.message}`, { cause: e });
 }
 
-export async function create(inputs: StepInputs): Promise<{ id: string; outs: StepOutputs }> {
+export async function create(inputs: ChildInputs): Promise<{ id: string; outs: ChildOutputs }> {
   try {
     return { id: resourceId(inputs), outs: await apply(inputs, await resolveOnce(inputs)) };
   } catch (err) {
@@ -121,7 +121,7 @@ export async function create(inputs: StepInputs): Promise<{ id: string; outs: St
   }
 }
 
-export async function update(_id: string, olds: StepOutputs, news: StepInputs): Promise<{ outs: StepOutputs }> {
+export async function update(_id: string, olds: ChildOutputs, news: ChildInputs): Promise<{ outs: ChildOutputs }> {
   try {
     // children created before the table was recorded resolve it now, once
     return { outs: await apply(news, olds.table ?? (await resolveOnce(news))) };
@@ -130,7 +130,7 @@ export async function update(_id: string, olds: StepOutputs, news: StepInputs): 
   }
 }
 
-export async function remove(_id: string, props: StepOutputs): Promise<void> {
+export async function remove(_id: string, props: ChildOutputs): Promise<void> {
   try {
     await handlers[props.kind].remove(props, log);
   } catch (err) {
@@ -148,7 +148,7 @@ export async function remove(_id: string, props: StepOutputs): Promise<void> {
   }
 }
 
-export async function read(id: string, props: StepOutputs): Promise<{ id?: string; props?: StepOutputs }> {
+export async function read(id: string, props: ChildOutputs): Promise<{ id?: string; props?: ChildOutputs }> {
   try {
     const result = await handlers[props.kind].read(props);
     return result === null ? {} : { id, props: { ...props, result } };

@@ -1,13 +1,12 @@
+import type { ChildKind } from "../children";
 import type { ConnectionConfig } from "../db/connection";
 import type { MigrationSpec } from "../spec";
 
-/** The child resources of a ColumnTypeChange, one dynamic resource each. */
-export const STEP_KINDS = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes", "cutover", "contract"] as const;
-export type StepKind = (typeof STEP_KINDS)[number];
+export { CHILD_KINDS, type ChildKind } from "../children";
 
 /** Inputs of every child resource. */
-export interface StepInputs {
-  kind: StepKind;
+export interface ChildInputs {
+  kind: ChildKind;
   /** Secret. */
   connection: ConnectionConfig;
   spec: MigrationSpec;
@@ -29,6 +28,6 @@ export interface TableRef {
 }
 
 /** Outputs: the inputs plus what the step found or did. */
-export interface StepOutputs extends StepInputs {
+export interface ChildOutputs extends ChildInputs {
   result: Record<string, unknown>;
 }

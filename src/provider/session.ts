@@ -10,7 +10,7 @@ import { functionNames, migrationNames, type MigrationNames } from "../names";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
 import type { MigrationSpec } from "../spec";
 import { qualified } from "../sql/quote";
-import type { StepInputs } from "./inputs";
+import type { ChildInputs } from "./inputs";
 
 export type Log = (line: string) => void;
 
@@ -31,7 +31,7 @@ export interface Session {
  * Connects, resolves the table, takes the migration's advisory lock and reads its state row.
  * Every handler runs inside one.
  */
-export async function withSession<T>(inputs: StepInputs, log: Log, fn: (s: Session) => Promise<T>): Promise<T> {
+export async function withSession<T>(inputs: ChildInputs, log: Log, fn: (s: Session) => Promise<T>): Promise<T> {
   return withConnection(inputs.connection, async (db) => {
     const t = await resolveTable(db, tableText(inputs));
     const names = migrationNames(t.schema, t.name, inputs.spec.column);
@@ -55,7 +55,7 @@ export async function withSession<T>(inputs: StepInputs, log: Log, fn: (s: Sessi
 }
 
 /** The table a child acts on: the one recorded when it was created, else the spec's. */
-export function tableText(inputs: StepInputs): string {
+export function tableText(inputs: ChildInputs): string {
   return inputs.table ? qualified(inputs.table.schema, inputs.table.name) : inputs.spec.table;
 }
 

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { ShadowIncompleteError } from "../../src/errors";
-import { create, type StepInputs } from "../../src/provider";
-import type { StepKind } from "../../src/provider/inputs";
+import { create, type ChildInputs } from "../../src/provider";
+import type { ChildKind } from "../../src/provider/inputs";
 import { parseSpec, withoutStage } from "../../src/spec";
 import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
 
 /** Cutover verifies the shadow before it swaps anything, and says what is wrong. */
 describe("cutover refuses an incomplete shadow", function () {
   let db: TestDatabase;
-  const inputs = (kind: StepKind): StepInputs => ({
+  const inputs = (kind: ChildKind): ChildInputs => ({
     kind,
     connection: { connectionString: db.url },
     spec: withoutStage(parseSpec({ table: "sizes", column: "size", toType: "bigint", stage: "cutover" })),

@@ -9,7 +9,7 @@ import type { Client } from "pg";
 import { BackfillWouldFireError, NameTakenError, OverlappingMigrationError, OwnedElsewhereError } from "../../src/errors";
 import { planMigrationWith } from "../../src/planMigration";
 import { create, remove } from "../../src/provider";
-import type { StepKind } from "../../src/provider/inputs";
+import type { ChildKind } from "../../src/provider/inputs";
 import { parseSpec, withoutStage, type ColumnChangeInput } from "../../src/spec";
 import { fingerprint } from "../support/fingerprint";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
@@ -21,21 +21,21 @@ describe("never damage a real schema (real PostgreSQL)", function () {
   let db: TestDatabase;
   const q = <T extends object = Record<string, unknown>>(sql: string, url = db.url) => withClient(url, async (c) => (await c.query<T>(sql)).rows);
 
-  const inputs = (kind: StepKind, change: Change, owner?: string, url = db.url) => ({
+  const inputs = (kind: ChildKind, change: Change, owner?: string, url = db.url) => ({
     kind,
     connection: { connectionString: url },
     spec: withoutStage(parseSpec({ ...change, stage: "expand" })),
     statements: [],
     ...(owner ? { owner } : {}),
   });
-  const run = async (kinds: StepKind[], change: Change, owner?: string, url = db.url) => {
+  const run = async (kinds: ChildKind[], change: Change, owner?: string, url = db.url) => {
     for (const kind of kinds) await create(inputs(kind, change, owner, url));
   };
   /** Removes the children in reverse order, as `pulumi destroy` does. */
-  const unwind = async (kinds: StepKind[], change: Change, owner?: string) => {
+  const unwind = async (kinds: ChildKind[], change: Change, owner?: string) => {
     for (const kind of [...kinds].reverse()) await remove("x", { ...inputs(kind, change, owner), result: {} });
   };
-  const LIFECYCLE: StepKind[] = [...EXPAND_KINDS, "cutover", "contract"];
+  const LIFECYCLE: ChildKind[] = [...EXPAND_KINDS, "cutover", "contract"];
 
   /** Asserts `fn` is refused with `type` and a message matching `pattern`, and the database is unchanged. */
   async function refusedUnchanged(fn: () => Promise<unknown>, type: new (...a: never[]) => Error, pattern: RegExp): Promise<void> {

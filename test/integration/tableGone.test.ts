@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { create, read, remove, type StepInputs } from "../../src/provider";
+import { create, read, remove, type ChildInputs } from "../../src/provider";
 import { parseSpec, withoutStage } from "../../src/spec";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 
@@ -17,7 +17,7 @@ describe("provider: the table is gone", function () {
   });
 
   it("delete is a no-op and refresh reports the children gone", async () => {
-    const inputs = (kind: StepInputs["kind"]): StepInputs => ({
+    const inputs = (kind: ChildInputs["kind"]): ChildInputs => ({
       kind,
       connection: { connectionString: db.url },
       spec: withoutStage(parseSpec({ table: "doomed", column: "n", toType: "bigint", stage: "expand" })),

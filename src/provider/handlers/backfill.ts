@@ -1,8 +1,8 @@
 import { runBackfill } from "../../backfill/run";
 import { contextOf, requireRow, withSession } from "../session";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
-export const backfill: StepHandler = {
+export const backfill: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Backfill");

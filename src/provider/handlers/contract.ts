@@ -2,9 +2,9 @@ import { runStep, runSteps } from "../../db/executor";
 import { IllegalTransitionError } from "../../errors";
 import { planContract } from "../../plan/contract";
 import { contextOf, live, requireRow, withSession } from "../session";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
-export const contract: StepHandler = {
+export const contract: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Contract");

@@ -9,7 +9,7 @@ import type { PlanContext } from "../../plan/facts";
 import { reverseConvertFunctionName } from "../../sql/functions";
 import { ident, keyAsText } from "../../sql/quote";
 import { contextOf, live, requireRow, withSession, type Session } from "../session";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
 const SAMPLE_KEYS = 5;
 
@@ -67,7 +67,7 @@ async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
   }
 }
 
-export const cutover: StepHandler = {
+export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Cutover");

@@ -1,13 +1,13 @@
-import type { StepKind } from "../inputs";
+import type { ChildKind } from "../inputs";
 import { backfill } from "./backfill";
 import { contract } from "./contract";
 import { cutover } from "./cutover";
 import { mirrorTrigger } from "./mirrorTrigger";
 import { shadowColumn } from "./shadowColumn";
 import { shadowIndexes } from "./shadowIndexes";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
-export const handlers: Record<StepKind, StepHandler> = {
+export const handlers: Record<ChildKind, ChildHandler> = {
   "shadow-column": shadowColumn,
   "mirror-trigger": mirrorTrigger,
   backfill,

@@ -1,9 +1,9 @@
 import { runSteps } from "../../db/executor";
 import { planMirrorTrigger, planRemoveMirrorTrigger } from "../../plan/expand";
 import { contextOf, live, requireRow, withSession } from "../session";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
-export const mirrorTrigger: StepHandler = {
+export const mirrorTrigger: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "MirrorTrigger");

@@ -4,9 +4,9 @@ import { planRemoveShadowColumn, planShadowColumn } from "../../plan/expand";
 import { planContext } from "../../plan/facts";
 import { preflight } from "../../preflight";
 import { live, withSession } from "../session";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
-export const shadowColumn: StepHandler = {
+export const shadowColumn: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       if (s.row && s.row.status !== "expand") return { status: s.row.status, shadowColumn: s.names.shadowColumn };

@@ -1,9 +1,9 @@
 import { runSteps } from "../../db/executor";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
 import { contextOf, live, requireRow, withSession } from "../session";
-import type { StepHandler } from "./types";
+import type { ChildHandler } from "./types";
 
-export const shadowIndexes: StepHandler = {
+export const shadowIndexes: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "ShadowIndexes");

@@ -6,43 +6,43 @@ import type { Client } from "pg";
 import { readMigration, type MigrationRow } from "../../../src/db/state";
 import { migrationNames, type MigrationNames } from "../../../src/names";
 import { planContext, type PlanContext } from "../../../src/plan/facts";
-import { create, read, remove, type StepInputs, type StepOutputs } from "../../../src/provider";
-import type { StepKind } from "../../../src/provider/inputs";
+import { create, read, remove, type ChildInputs, type ChildOutputs } from "../../../src/provider";
+import type { ChildKind } from "../../../src/provider/inputs";
 import { parseSpec, type ColumnChangeInput, type ColumnChangeSpec } from "../../../src/spec";
 import { withClient } from "../../support/pg";
 
 /** The expand children, in the order the component creates them. */
-export const EXPAND_KINDS: StepKind[] = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes"];
+export const EXPAND_KINDS: ChildKind[] = ["shadow-column", "mirror-trigger", "backfill", "shadow-indexes"];
 
 /** A validated spec with stage "expand" unless given. */
 export function specOf(input: Omit<ColumnChangeInput, "stage"> & { stage?: ColumnChangeInput["stage"] }): ColumnChangeSpec {
   return parseSpec({ stage: "expand", ...input });
 }
 
-/** The inputs a MigrationStep child passes to the provider. */
-export function stepInputs(url: string, kind: StepKind, spec: ColumnChangeSpec): StepInputs {
+/** The inputs a MigrationChild child passes to the provider. */
+export function stepInputs(url: string, kind: ChildKind, spec: ColumnChangeSpec): ChildInputs {
   return { kind, connection: { connectionString: url }, spec, statements: [] };
 }
 
 /** Runs the provider's create for `kind` and returns its outputs. */
-export async function createStep(url: string, kind: StepKind, spec: ColumnChangeSpec): Promise<StepOutputs> {
+export async function createStep(url: string, kind: ChildKind, spec: ColumnChangeSpec): Promise<ChildOutputs> {
   return (await create(stepInputs(url, kind, spec))).outs;
 }
 
 /** Runs the provider's delete for `kind` (with outputs as the engine would pass them). */
-export async function removeStep(url: string, kind: StepKind, spec: ColumnChangeSpec): Promise<void> {
+export async function removeStep(url: string, kind: ChildKind, spec: ColumnChangeSpec): Promise<void> {
   await remove(`${spec.table}.${spec.column}/${kind}`, { ...stepInputs(url, kind, spec), result: {} });
 }
 
 /** Runs the provider's read (refresh) for `kind`: the `result` it reports, or null when gone. */
-export async function readStep(url: string, kind: StepKind, spec: ColumnChangeSpec): Promise<Record<string, unknown> | null> {
+export async function readStep(url: string, kind: ChildKind, spec: ColumnChangeSpec): Promise<Record<string, unknown> | null> {
   const r = await read(`${spec.table}.${spec.column}/${kind}`, { ...stepInputs(url, kind, spec), result: {} });
   return r.props ? r.props.result : null;
 }
 
 /** Creates the given expand children in order. */
-export async function expand(url: string, spec: ColumnChangeSpec, kinds: StepKind[] = EXPAND_KINDS): Promise<Record<string, StepOutputs>> {
-  const outs: Record<string, StepOutputs> = {};
+export async function expand(url: string, spec: ColumnChangeSpec, kinds: ChildKind[] = EXPAND_KINDS): Promise<Record<string, ChildOutputs>> {
+  const outs: Record<string, ChildOutputs> = {};
   for (const kind of kinds) outs[kind] = await createStep(url, kind, spec);
   return outs;
 }
