@@ -94,7 +94,9 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     // planning reads the catalog (never writes), once; the plan holds no secret, so unwrap it for preview
     const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => refusing(() => planMigration(c, s, owner))));
     const child = (suffix: string) => `${name}-${suffix}`;
-    const common = { connection, spec: spec.apply(withoutStage), owner };
+    // the children carry the toType the migration was started with when the one given names the
+    // same type (int8 / bigint): a changed toType would make the provider replace them
+    const common = { connection, spec: pulumi.all([spec, plan.toType]).apply(([s, toType]) => ({ ...withoutStage(s), toType })), owner };
     this.shadowColumnStep = new MigrationChild("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
     this.mirrorTriggerStep = new MigrationChild("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
       parent: this,

@@ -79,6 +79,31 @@ export function castAlwaysSucceeds(from: TypeDescription, to: TypeDescription): 
   return false;
 }
 
+/**
+ * True when every value of `from` provably comes back unchanged through the default cast to
+ * `to` and the default cast back (old -> new -> old), so the pre-flight need not scan for a
+ * loss. A short, explicit list; anything else is checked value by value. Only for the default
+ * casts: with `using` or `reverseUsing` the caller always scans. Not on the list on purpose:
+ * timestamp -> timestamptz (a local time in a DST gap comes back shifted), char(n), and any
+ * change that narrowingReason flags.
+ */
+export function roundTripProvable(from: TypeDescription, to: TypeDescription): boolean {
+  if (narrowingReason(from, to) !== null) return false;
+  const fromRank = INTEGER_RANK[from.typeName];
+  if (fromRank) {
+    if (INTEGER_RANK[to.typeName]) return INTEGER_RANK[to.typeName] >= fromRank;
+    // narrowingReason has checked that a constrained numeric has enough integer digits
+    if (to.typeName === "numeric") return true;
+    if (to.typeName === "float8") return fromRank <= INTEGER_RANK.int4;
+    if (to.typeName === "float4") return fromRank === INTEGER_RANK.int2;
+    return false;
+  }
+  if (from.typeName === "float4" && to.typeName === "float8") return true;
+  // narrowingReason has checked that a varchar target is at least as long
+  if ((from.typeName === "varchar" || from.typeName === "text") && (to.typeName === "text" || to.typeName === "varchar")) return true;
+  return false;
+}
+
 /** Smallest and largest value of each integer type, by pg_type name, as SQL literals. */
 export const INTEGER_BOUNDS: Record<string, [string, string]> = {
   int2: ["-32768", "32767"],

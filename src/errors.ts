@@ -132,12 +132,41 @@ export class OwnedElsewhereError extends PgShiftError {
   }
 }
 
+/** The name given as the table is a relation of another kind (view, materialized view, foreign table, sequence ...). */
+export class NotATableError extends PgShiftError {
+  constructor(readonly table: string, readonly kind: string) {
+    super(`${table} is a ${kind}; pgshift changes columns of tables. Name the table whose column should change (for a view: the table it reads from).`);
+  }
+}
+
+/** The table is a partition: a column cannot be added to it alone, only to its partitioned table. */
+export class PartitionTableError extends PgShiftError {
+  constructor(readonly table: string, readonly parent: string) {
+    super(
+      `table ${table} is a partition of ${parent}; PostgreSQL cannot add a column to a partition alone, and pgshift does not change columns of partitioned tables yet. ` +
+        `Change the column with a plain ALTER TABLE ${parent} ALTER COLUMN ... TYPE (it locks the table), or DETACH the partition first.`,
+    );
+  }
+}
+
 /** A name pgshift would create is already taken by an object it did not create. */
 export class NameTakenError extends PgShiftError {
   constructor(readonly table: string, readonly taken: { kind: string; name: string }[]) {
     super(
       `pgshift would create ${taken.map((t) => `${t.kind} "${t.name}"`).join(", ")} for ${table}, but ${taken.length === 1 ? "that name is" : "those names are"} already taken ` +
         `by objects pgshift did not create. pgshift never adopts or drops an object it did not make: rename ${taken.length === 1 ? "it" : "them"} first.`,
+    );
+  }
+}
+
+/** The table is a parent or a child in a (non-partition) inheritance tree. */
+export class InheritanceTableError extends PgShiftError {
+  constructor(readonly table: string, readonly parents: string[], readonly children: string[]) {
+    super(
+      `table ${table} ` +
+        [parents.length ? `inherits from ${parents.join(", ")}` : "", children.length ? `is inherited by ${children.join(", ")}` : ""].filter(Boolean).join(" and ") +
+        `; a column of an inheritance tree must have the same type in every table of it, so pgshift cannot change it in one table. ` +
+        `Change the column with a plain ALTER TABLE on the topmost parent (it recurses into the children and locks them), or detach the tables first (ALTER TABLE ... NO INHERIT).`,
     );
   }
 }
@@ -150,3 +179,48 @@ export class BackfillWouldFireError extends PgShiftError {}
 
 /** The migration's table now resolves differently than when it started (search_path or connection changed). */
 export class TableIdentityChangedError extends PgShiftError {}
+
+/** Values of the column do not survive old -> new -> old, and allowNarrowing is not set. */
+export class LossyConversionError extends PgShiftError {
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    readonly fromType: string,
+    readonly toType: string,
+    readonly failingKeys: string[],
+    readonly example: { value: string; back: string },
+  ) {
+    super(
+      `converting ${table}.${column} from ${fromType} to ${toType} loses information: ${failingKeys.length} value(s) do not come back unchanged when converted back ` +
+        `(keys ${failingKeys.join(", ")}; e.g. ${JSON.stringify(example.value)} comes back as ${example.back}). ` +
+        `Set allowNarrowing: true to accept the loss, or give \`using\` / \`reverseUsing\` expressions that round-trip every value.`,
+    );
+  }
+}
+
+/** `reverseUsing` (or the default cast back) does not compile; found at pre-flight, not at cutover. */
+export class ReverseConversionError extends InvalidSpecError {
+  constructor(readonly fromType: string, readonly toType: string, readonly detail: string, readonly reverseUsing: string | undefined) {
+    super(
+      `the reverse conversion (${reverseUsing === undefined ? `the default cast from ${toType}` : "reverseUsing"}) back to ${fromType} does not compile: ${detail}. ` +
+        `The reverse trigger needs it from cutover on; fix ${reverseUsing === undefined ? "it by giving reverseUsing" : "reverseUsing"}.`,
+    );
+  }
+}
+
+/** A conversion expression calls a VOLATILE function: the backfill's value never equals a re-conversion. */
+export class VolatileConversionError extends PgShiftError {
+  constructor(readonly field: "using" | "reverseUsing", readonly functions: string[]) {
+    super(
+      `${field} calls VOLATILE function(s) ${functions.join(", ")}: each call can give another value, so the converted column can never be verified against the old one (cutover would be refused forever). ` +
+        `Use an expression of IMMUTABLE or STABLE functions only; to fill in new values (random ids, timestamps, sequence numbers), write them into the table first and then convert deterministically.`,
+    );
+  }
+}
+
+/** The state schema does not exist, or the role cannot create or write the state table in it. */
+export class StateSchemaError extends PgShiftError {
+  constructor(readonly schema: string, message: string) {
+    super(message);
+  }
+}

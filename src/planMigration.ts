@@ -1,5 +1,6 @@
 import type { ClientBase } from "pg";
 import { backfillStatements } from "./backfill/sql";
+import { describeType } from "./catalog/describeType";
 import { resolveTable } from "./catalog/introspect";
 import { withConnection, type ConnectionConfig } from "./db/connection";
 import { checkOwner, readMigration, type MigrationRow } from "./db/state";
@@ -22,6 +23,12 @@ export interface MigrationPlan {
   reversible: boolean;
   irreversibleReason: string | null;
   shadowColumn: string;
+  /**
+   * The toType the child resources carry: the one the migration was started with when the
+   * given one names the same type (`int8` for `bigint`), so that spelling it differently does
+   * not count as a new target (the provider replaces a child whose toType changes).
+   */
+  toType: string;
   statements: {
     shadowColumn: string[];
     mirrorTrigger: string[];
@@ -54,9 +61,21 @@ export function checkTransition(recorded: Stage | null, wanted: Stage, id: strin
  * A started migration keeps its target: its shadow column, backfill and copies were made for
  * it. Changing `toType` or the conversion midway is refused with the way to do it instead
  * (the facts the plan uses are the recorded ones, so the change would otherwise be ignored).
+ * `toType` is compared as resolved by the catalog when `types` is given (format_type of
+ * describeType: `int8` and `bigint` are the same target), else as written; `using` and
+ * `reverseUsing` as written, trimmed.
  */
-export function checkSameTarget(recorded: Pick<MigrationSpec, "toType" | "using" | "reverseUsing">, wanted: MigrationSpec, stage: Stage, id: string): void {
-  const changed = (["toType", "using", "reverseUsing"] as const).filter((k) => (recorded[k] ?? null) !== (wanted[k] ?? null));
+export function checkSameTarget(
+  recorded: Pick<MigrationSpec, "toType" | "using" | "reverseUsing">,
+  wanted: MigrationSpec,
+  stage: Stage,
+  id: string,
+  types?: { recorded: string; wanted: string },
+): void {
+  const norm = (v: string | undefined) => v?.trim() ?? null;
+  const changed = (["toType", "using", "reverseUsing"] as const).filter((k) =>
+    k === "toType" && types ? types.recorded !== types.wanted : norm(recorded[k]) !== norm(wanted[k]),
+  );
   if (changed.length === 0) return;
   const how =
     stage === "expand"
@@ -67,6 +86,15 @@ export function checkSameTarget(recorded: Pick<MigrationSpec, "toType" | "using"
       .map((k) => `${k} ${JSON.stringify(wanted[k] ?? null)}`)
       .join(", ")} midway. ${how}`,
   );
+}
+
+/**
+ * The same check against the catalog: the wanted toType is resolved by describeType and
+ * compared with the resolved type the migration recorded in its facts.
+ */
+export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wanted: MigrationSpec, id: string): Promise<void> {
+  const wantedType = wanted.toType.trim() === row.spec.toType.trim() ? row.facts.to.formatted : (await describeType(db, wanted.toType)).formatted;
+  checkSameTarget(row.spec, wanted, row.status, id, { recorded: row.facts.to.formatted, wanted: wantedType });
 }
 
 /**
@@ -81,7 +109,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
   checkTransition(row?.status ?? null, spec.stage, names.id);
-  if (row && row.status !== "contract") checkSameTarget(row.spec, spec, row.status, names.id);
+  if (row && row.status !== "contract") await checkSameTargetIn(db, row, spec, names.id);
   const facts = row?.facts ?? (await preflight(db, spec));
   const ctx = planContext(spec, facts);
   const fresh = untouched(facts);
@@ -96,6 +124,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     reversible: row?.reversible ?? true,
     irreversibleReason: row?.irreversibleReason ?? null,
     shadowColumn: names.shadowColumn,
+    toType: row && row.status !== "contract" ? row.spec.toType : spec.toType,
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),

@@ -1,13 +1,26 @@
 import type { ClientBase } from "pg";
 import { describeColumnType, describeType } from "./catalog/describeType";
-import { introspectTable } from "./catalog/introspect";
+import { introspectTable, refuseInheritance } from "./catalog/introspect";
 import { checkBackfillFiresNothing, checkNamesFree, checkNoOverlap, readNeighbours } from "./coexist";
-import { castAlwaysSucceeds, narrowingReason } from "./conversion";
-import { ConversionFailedError, DependentObjectsError, UniqueAfterConversionError, InvalidSpecError, NarrowingChangeError, PgShiftError, UnsupportedColumnError } from "./errors";
+import { castAlwaysSucceeds, narrowingReason, roundTripProvable } from "./conversion";
+import { STATE_TABLE } from "./db/state";
+import {
+  ConversionFailedError,
+  DependentObjectsError,
+  UniqueAfterConversionError,
+  InvalidSpecError,
+  LossyConversionError,
+  NarrowingChangeError,
+  PgShiftError,
+  ReverseConversionError,
+  StateSchemaError,
+  UnsupportedColumnError,
+  VolatileConversionError,
+} from "./errors";
 import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
 import type { MigrationSpec } from "./spec";
-import { convertFunctionSql } from "./sql/functions";
-import { ident, keyAsText } from "./sql/quote";
+import { conversionExpression, convertFunctionSql, reverseConvertFunctionSql } from "./sql/functions";
+import { ident, keyAsText, qualified } from "./sql/quote";
 
 /** How many failing keys a conversion error names. */
 const FAILING_KEYS_SHOWN = 5;
@@ -21,6 +34,7 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
   const neighbours = await readNeighbours(db, spec);
   const table = await introspectTable(db, spec.table, spec.column, neighbours.names);
   checkNoOverlap(table, neighbours);
+  await refuseInheritance(db, table.qualifiedName);
   const from = await describeColumnType(db, table.qualifiedName, spec.column);
   const to = await describeType(db, spec.toType);
   const where = `${table.qualifiedName}.${ident(spec.column)}`;
@@ -50,6 +64,7 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
     );
   }
   await checkRights(db, table.schema, table.qualifiedName);
+  await checkStateSchema(db, spec.stateSchema ?? table.schema, spec.stateSchema !== undefined);
   const facts: MigrationFacts = { table, from, to, backfillAsReplica: await checkBackfillFiresNothing(db, table) };
   await checkNamesFree(db, planContext(spec, facts));
   await checkValues(db, planContext(spec, facts));
@@ -68,6 +83,47 @@ async function checkRights(db: ClientBase, schema: string, qualifiedTable: strin
 }
 
 /**
+ * The state table is created by the first step of expand: a state schema that does not exist,
+ * or where the role can neither create the table nor write the one that is there, would fail
+ * that step with half of expand done. Checked here instead.
+ */
+async function checkStateSchema(db: ClientBase, schema: string, explicit: boolean): Promise<void> {
+  const { rows } = await db.query<{ exists: boolean; usage: boolean; create: boolean; table: string | null; role: string }>(
+    `SELECT n.oid IS NOT NULL AS exists,
+            coalesce(has_schema_privilege(n.oid, 'USAGE'), false) AS usage,
+            coalesce(has_schema_privilege(n.oid, 'CREATE'), false) AS create,
+            (SELECT c.oid::regclass::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = $2) AS table,
+            current_user AS role
+       FROM (SELECT $1::text AS s) x LEFT JOIN pg_namespace n ON n.nspname = x.s`,
+    [schema, STATE_TABLE],
+  );
+  const r = rows[0];
+  const what = explicit ? `stateSchema ${ident(schema)}` : `schema ${ident(schema)} (the table's, where pgshift keeps its state table by default)`;
+  if (!r.exists) throw new StateSchemaError(schema, `schema ${ident(schema)} does not exist; create it or omit stateSchema (the state table then goes to the table's schema)`);
+  if (!r.usage) throw new StateSchemaError(schema, `role ${r.role} lacks USAGE on ${what}; GRANT USAGE ON SCHEMA ${ident(schema)} TO ${ident(r.role)}${explicit ? ", or omit stateSchema" : ""}`);
+  if (r.table === null) {
+    if (!r.create) {
+      throw new StateSchemaError(
+        schema,
+        `role ${r.role} cannot create pgshift's state table ${qualified(schema, STATE_TABLE)}: it lacks CREATE on ${what}. GRANT CREATE ON SCHEMA ${ident(schema)} TO ${ident(r.role)}${explicit ? ", or choose another stateSchema" : ", or give a stateSchema where it may"}.`,
+      );
+    }
+    return;
+  }
+  const { rows: privs } = await db.query<{ missing: string[] }>(
+    `SELECT ARRAY(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p WHERE NOT has_table_privilege(to_regclass($1), p)) AS missing`,
+    [qualified(schema, STATE_TABLE)],
+  );
+  const missing = privs[0].missing;
+  if (missing.length) {
+    throw new StateSchemaError(
+      schema,
+      `role ${r.role} cannot write pgshift's state table ${qualified(schema, STATE_TABLE)} (it lacks ${missing.join(", ")}). GRANT SELECT, INSERT, UPDATE, DELETE ON ${qualified(schema, STATE_TABLE)} TO ${ident(r.role)}.`,
+    );
+  }
+}
+
+/**
  * Converts every existing value with the same function the trigger and the backfill will use.
  * The default cast of a widening (int -> bigint) cannot fail and is not scanned. On failure a
  * row-by-row pass names the first failing keys.
@@ -76,6 +132,7 @@ async function checkValues(db: ClientBase, ctx: PlanContext): Promise<void> {
   const t = ctx.facts.table;
   const mustScan = ctx.spec.using !== undefined || !castAlwaysSucceeds(ctx.facts.from, ctx.facts.to) || t.column.notNull;
   const conv = "pg_temp.pgshift_probe_conv";
+  const rconv = "pg_temp.pgshift_probe_rconv";
   const col = ident(t.column.name);
   const keyText = keyAsText(t.keyColumns);
   // a non-NULL value must not become NULL; and in a NOT NULL column nothing may become NULL
@@ -87,23 +144,129 @@ async function checkValues(db: ClientBase, ctx: PlanContext): Promise<void> {
     } catch (err) {
       throw new InvalidSpecError(`the conversion to ${ctx.facts.to.formatted} does not compile: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (!mustScan) return;
-    await db.query("SAVEPOINT scan");
-    let rows: { key: string }[];
+    await db.query("SAVEPOINT reverse");
     try {
-      ({ rows } = await db.query<{ key: string }>(`SELECT ${keyText} AS key FROM ${t.qualifiedName} WHERE ${badResult} LIMIT ${FAILING_KEYS_SHOWN}`));
+      // the reverse trigger needs it from cutover on: a mistake must show now, not then
+      await db.query(reverseConvertFunctionSql(ctx, rconv));
     } catch (err) {
-      await db.query("ROLLBACK TO SAVEPOINT scan");
-      const failing = await failingKeys(db, ctx, conv, keyText, badResult);
-      throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, failing, err instanceof Error ? err.message : String(err));
+      await db.query("ROLLBACK TO SAVEPOINT reverse");
+      throw new ReverseConversionError(ctx.facts.from.formatted, ctx.facts.to.formatted, err instanceof Error ? err.message : String(err), ctx.spec.reverseUsing);
     }
-    if (rows.length) {
-      throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, rows.map((r) => `(${r.key})`), "the conversion gives NULL");
+    await refuseVolatile(db, ctx);
+    if (mustScan) {
+      await db.query("SAVEPOINT scan");
+      let rows: { key: string }[];
+      try {
+        ({ rows } = await db.query<{ key: string }>(`SELECT ${keyText} AS key FROM ${t.qualifiedName} WHERE ${badResult} LIMIT ${FAILING_KEYS_SHOWN}`));
+      } catch (err) {
+        await db.query("ROLLBACK TO SAVEPOINT scan");
+        const failing = await failingKeys(db, ctx, conv, keyText, badResult);
+        throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, failing, err instanceof Error ? err.message : String(err));
+      }
+      if (rows.length) {
+        throw new ConversionFailedError(t.qualifiedName, t.column.name, ctx.facts.to.formatted, rows.map((r) => `(${r.key})`), "the conversion gives NULL");
+      }
+      if (ctx.spec.using !== undefined || !castAlwaysSucceeds(ctx.facts.from, ctx.facts.to)) await checkUniqueAfterConversion(db, ctx, conv);
     }
-    if (ctx.spec.using !== undefined || !castAlwaysSucceeds(ctx.facts.from, ctx.facts.to)) await checkUniqueAfterConversion(db, ctx, conv);
+    const provable = ctx.spec.using === undefined && ctx.spec.reverseUsing === undefined && roundTripProvable(ctx.facts.from, ctx.facts.to);
+    if (!ctx.spec.allowNarrowing && !provable) await checkRoundTrip(db, ctx, conv, rconv, keyText);
   } finally {
     await db.query("ROLLBACK").catch(() => undefined);
   }
+}
+
+/**
+ * A conversion that calls a VOLATILE function (random(), clock_timestamp(), nextval(...),
+ * gen_random_uuid()) gives another value each time: the cutover's check that the shadow equals
+ * a re-conversion could never pass. The functions an expression calls are read from its parse
+ * tree, not from its text: a temporary view over the expression (in the probe transaction,
+ * rolled back) stores the tree in pg_rewrite.ev_action, where every call is a FUNCEXPR
+ * `:funcid`, an operator an OPEXPR `:opno` (its function: pg_operator.oprcode), an aggregate
+ * `:aggfnoid`, a window function `:winfnoid`. The regex runs over that serialized tree, in
+ * which string literals appear only as byte arrays (`:constvalue 12 [ 48 0 ... ]`) and comments
+ * not at all, so neither can be mistaken for a call. (pg_depend cannot be used: it records no
+ * dependency on built-in, pinned functions such as random().)
+ */
+async function refuseVolatile(db: ClientBase, ctx: PlanContext): Promise<void> {
+  const col = ident(ctx.facts.table.column.name);
+  const directions = [
+    { field: "using", direction: "forward", type: ctx.facts.from.formatted, given: ctx.spec.using },
+    { field: "reverseUsing", direction: "reverse", type: ctx.facts.to.formatted, given: ctx.spec.reverseUsing },
+  ] as const;
+  for (const d of directions) {
+    if (d.given === undefined) continue;
+    const view = `pgshift_probe_${d.direction}_calls`;
+    await db.query(`CREATE TEMP VIEW ${view} AS SELECT ${conversionExpression(ctx, d.direction)} AS v FROM (SELECT NULL::${d.type} AS ${col}) AS pgshift_probe`);
+    const { rows } = await db.query<{ fn: string }>(
+      `WITH refs AS (
+         SELECT m[1] AS kind, m[2]::oid AS oid
+           FROM pg_rewrite r, regexp_matches(r.ev_action::text, ':(funcid|opfuncid|aggfnoid|winfnoid|opno) (\\d+)', 'g') AS m
+          WHERE r.ev_class = ('pg_temp.' || $1)::regclass
+       )
+       SELECT DISTINCT p.oid::regprocedure::text AS fn
+         FROM refs
+         LEFT JOIN pg_operator o ON refs.kind = 'opno' AND o.oid = refs.oid
+         JOIN pg_proc p ON p.oid = CASE WHEN refs.kind = 'opno' THEN o.oprcode ELSE refs.oid END
+        WHERE p.provolatile = 'v'
+        ORDER BY 1`,
+      [view],
+    );
+    if (rows.length) throw new VolatileConversionError(d.field, rows.map((r) => r.fn));
+  }
+}
+
+/**
+ * Without allowNarrowing a change must lose nothing: every value must come back unchanged
+ * through the conversion and the reverse conversion the reverse trigger will use (old -> new
+ * -> old). Compared by text form, so types without an equality operator work too. One scan;
+ * when a conversion raises, a row-by-row pass finds the rows (a raising row counts as lost).
+ */
+async function checkRoundTrip(db: ClientBase, ctx: PlanContext, conv: string, rconv: string, keyText: string): Promise<void> {
+  const t = ctx.facts.table;
+  const col = ident(t.column.name);
+  const back = `${rconv}(${conv}(${col}))::text`;
+  const order = t.keyColumns.map((k) => ident(k.name)).join(", ");
+  let rows: { key: string; value: string | null; back: string | null; error?: string | null }[];
+  await db.query("SAVEPOINT round_trip");
+  try {
+    ({ rows } = await db.query(
+      `SELECT ${keyText} AS key, ${col}::text AS value, ${back} AS back FROM ${t.qualifiedName}
+        WHERE ${back} IS DISTINCT FROM ${col}::text ORDER BY ${order} LIMIT ${FAILING_KEYS_SHOWN}`,
+    ));
+  } catch {
+    await db.query("ROLLBACK TO SAVEPOINT round_trip");
+    await db.query(
+      `CREATE FUNCTION pg_temp.pgshift_round_trip(pgshift_max int) RETURNS SETOF text[] LANGUAGE plpgsql AS $f$
+       #variable_conflict use_column
+       DECLARE pgshift_row record; pgshift_n int := 0; pgshift_back text; pgshift_error text;
+       BEGIN
+         FOR pgshift_row IN SELECT ${keyText} AS pgshift_key, ${col} FROM ${t.qualifiedName} ORDER BY ${order} LOOP
+           pgshift_error := NULL;
+           BEGIN
+             pgshift_back := ${rconv}(${conv}(pgshift_row.${col}))::text;
+             CONTINUE WHEN pgshift_back IS NOT DISTINCT FROM pgshift_row.${col}::text;
+           EXCEPTION WHEN OTHERS THEN pgshift_back := NULL; pgshift_error := SQLERRM;
+           END;
+           pgshift_n := pgshift_n + 1;
+           RETURN NEXT ARRAY[pgshift_row.pgshift_key, pgshift_row.${col}::text, pgshift_back, pgshift_error];
+           EXIT WHEN pgshift_n >= pgshift_max;
+         END LOOP;
+       END $f$`,
+    );
+    const { rows: raw } = await db.query<{ r: (string | null)[] }>(`SELECT r FROM pg_temp.pgshift_round_trip($1) AS r`, [FAILING_KEYS_SHOWN]);
+    rows = raw.map(({ r }) => ({ key: r[0] ?? "", value: r[1], back: r[2], error: r[3] }));
+  }
+  if (rows.length === 0) return;
+  const first = rows[0];
+
+  throw new LossyConversionError(
+    t.qualifiedName,
+    t.column.name,
+    ctx.facts.from.formatted,
+    ctx.facts.to.formatted,
+    rows.map((r) => `(${r.key})`),
+    { value: first.value ?? "NULL", back: first.error ? `an error: ${first.error}` : first.back === null ? "NULL" : JSON.stringify(first.back) },
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { ColumnNotFoundError, InvalidSpecError, NoUsableKeyError, TableNotFoundError, UnsupportedColumnError } from "../errors";
+import { ColumnNotFoundError, InheritanceTableError, InvalidSpecError, NoUsableKeyError, NotATableError, PartitionTableError, TableNotFoundError, UnsupportedColumnError } from "../errors";
 import { parseQualifiedName } from "../spec";
 import { ident, qualified } from "../sql/quote";
 import type { ColumnInfo, ConstraintInfo, FiringMode, IndexInfo, IndexKey, ObjectNames, ReferencingForeignKey, TableSnapshot, TriggerInfo } from "./types";
@@ -7,21 +7,61 @@ import type { ColumnInfo, ConstraintInfo, FiringMode, IndexInfo, IndexKey, Objec
 /** Nothing to leave out. */
 export const NO_NAMES: ObjectNames = { columns: [], indexes: [], constraints: [], triggers: [], functions: [] };
 
-/** Resolves a user-written table name (search_path applies when unqualified). */
+const RELATION_KINDS: Record<string, string> = {
+  v: "view",
+  m: "materialized view",
+  f: "foreign table",
+  S: "sequence",
+  i: "index",
+  I: "partitioned index",
+  c: "composite type",
+  t: "TOAST table",
+};
+
+/**
+ * Resolves a user-written table name (search_path applies when unqualified). Refuses what is
+ * not a plain table pgshift can change: another kind of relation (named as what it is), a
+ * partitioned table, and a partition (PostgreSQL cannot add a column to a partition alone).
+ */
 export async function resolveTable(db: ClientBase, table: string): Promise<{ oid: number; schema: string; name: string; kind: string }> {
   const parsed = parseQualifiedName(table);
   const text = parsed.schema ? qualified(parsed.schema, parsed.name) : ident(parsed.name);
-  const { rows } = await db.query<{ oid: number; schema: string; name: string; kind: string }>(
-    `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind
+  const { rows } = await db.query<{ oid: number; schema: string; name: string; kind: string; display: string; partitionOf: string | null }>(
+    `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, format('%I.%I', n.nspname, c.relname) AS display,
+            CASE WHEN c.relispartition THEN
+              (SELECT format('%I.%I', pn.nspname, p.relname) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                 JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid) END AS "partitionOf"
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.oid = to_regclass($1)`,
     [text],
   );
-  if (rows.length === 0 || !["r", "p"].includes(rows[0].kind)) throw new TableNotFoundError(table);
-  if (rows[0].kind === "p") {
+  if (rows.length === 0) throw new TableNotFoundError(table);
+  const r = rows[0];
+  if (!["r", "p"].includes(r.kind)) throw new NotATableError(r.display, RELATION_KINDS[r.kind] ?? `relation of kind ${r.kind}`);
+  if (r.kind === "p") {
     throw new UnsupportedColumnError(`table ${table} is partitioned; pgshift does not change columns of partitioned tables yet (CREATE INDEX CONCURRENTLY cannot run on them)`);
   }
-  return rows[0];
+  if (r.partitionOf) throw new PartitionTableError(r.display, r.partitionOf);
+  return { oid: r.oid, schema: r.schema, name: r.name, kind: r.kind };
+}
+
+/**
+ * Refuses a table that inherits from another or is inherited from (plain inheritance; a
+ * partition is refused by resolveTable): every table of the tree must keep the column's type.
+ * Pre-flight only, so a migration that exists keeps working whatever happens to the tree.
+ */
+export async function refuseInheritance(db: ClientBase, qualifiedTable: string): Promise<void> {
+  const { rows } = await db.query<{ display: string; parents: string[]; children: string[] }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS display,
+            ARRAY(SELECT format('%I.%I', pn.nspname, p.relname) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                    JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE i.inhrelid = c.oid ORDER BY 1) AS parents,
+            ARRAY(SELECT format('%I.%I', kn.nspname, k.relname) FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid
+                    JOIN pg_namespace kn ON kn.oid = k.relnamespace WHERE i.inhparent = c.oid ORDER BY 1) AS children
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
+    [qualifiedTable],
+  );
+  const r = rows[0];
+  if (r && (r.parents.length || r.children.length)) throw new InheritanceTableError(r.display, r.parents, r.children);
 }
 
 async function readColumns(db: ClientBase, oid: number): Promise<ColumnInfo[]> {

@@ -35,11 +35,17 @@ export function convertFunctionSql(ctx: PlanContext, name = convertFunctionName(
   );
 }
 
+/** The body of the conversion function of each direction, over a value named like the column. */
+export function conversionExpression(ctx: PlanContext, direction: "forward" | "reverse"): string {
+  const col = ctx.facts.table.column.name;
+  return direction === "forward" ? castTo(ctx.spec.using, col, ctx.facts.to.formatted) : castTo(ctx.spec.reverseUsing, col, ctx.facts.from.formatted);
+}
+
 /** new type -> old type, for the reverse trigger after cutover (`reverseUsing`). */
-export function reverseConvertFunctionSql(ctx: PlanContext): string {
+export function reverseConvertFunctionSql(ctx: PlanContext, name = reverseConvertFunctionName(ctx)): string {
   const col = ctx.facts.table.column;
   return (
-    `CREATE OR REPLACE FUNCTION ${reverseConvertFunctionName(ctx)}(${ident(col.name)} ${ctx.facts.to.formatted}) ` +
+    `CREATE OR REPLACE FUNCTION ${name}(${ident(col.name)} ${ctx.facts.to.formatted}) ` +
     `RETURNS ${ctx.facts.from.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT ${castTo(ctx.spec.reverseUsing, col.name, ctx.facts.from.formatted)} ${BODY}`
   );
 }

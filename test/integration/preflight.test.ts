@@ -13,6 +13,7 @@ import {
   InvalidSpecError,
   NarrowingChangeError,
   NoUsableKeyError,
+  NotATableError,
   PgShiftError,
   TableNotFoundError,
   UnknownTypeError,
@@ -119,9 +120,10 @@ describe("pre-flight (real PostgreSQL)", function () {
     assert.equal(err.message, "table public.nope does not exist (or is not visible on the search_path of the connecting role)");
   });
 
-  it("refuses a view given as the table with TableNotFoundError", async () => {
+  it("refuses a view given as the table with NotATableError, saying what it is", async () => {
     const err = await refusesUnchanged(check({ table: "viewed_summary", column: "doubled", toType: "bigint" }));
-    assert.ok(err instanceof TableNotFoundError, String(err));
+    assert.ok(err instanceof NotATableError, String(err));
+    assert.match(err.message, /^public\.viewed_summary is a view; pgshift changes columns of tables/);
   });
 
   it("refuses a missing column with ColumnNotFoundError", async () => {

@@ -63,6 +63,7 @@ function fixedPlan(): MigrationPlan {
     reversible: true,
     irreversibleReason: null,
     shadowColumn: names.shadowColumn,
+    toType: "bigint",
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
@@ -87,6 +88,8 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
   let ColumnTypeChange: typeof ColumnTypeChangeClass;
   let restore: () => void = () => undefined;
 
+  /** toType of the recorded migration, as the mocked plan reports it (undefined: the one given). */
+  let recordedToType: string | undefined;
   before(async () => {
     // swap planMigration before the component module is loaded (see the file comment)
     const planPath = require.resolve("../../src/planMigration");
@@ -99,7 +102,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
       ...(realExports as object),
       planMigration: async (conn: ConnectionConfig, spec: ColumnChangeSpec) => {
         planCalls.push({ conn, spec });
-        return fixedPlan();
+        return { ...fixedPlan(), toType: recordedToType ?? spec.toType };
       },
     };
     delete require.cache[componentPath];
@@ -145,6 +148,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
   });
 
   beforeEach(() => {
+    recordedToType = undefined;
     registrations.length = 0;
     planCalls.length = 0;
   });
@@ -191,6 +195,15 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
       assert.ok(child.urn?.endsWith(`::${COMPONENT_TYPE}$${CHILD(type)}::file-size-${suffix}`), child.urn);
       assert.deepEqual(child.dependencies, previous ? [previous] : [], `${suffix} depends on the previous child only`);
       previous = child.urn;
+    }
+  });
+
+  it("children carry the toType the migration was started with when the plan says it names the same type (int8 for bigint)", async () => {
+    recordedToType = "bigint";
+    const { byName } = await build("same-type", { toType: "int8" });
+    for (const [suffix] of EXPAND_CHILDREN) {
+      const spec = byName(`same-type-${suffix}`).inputs.spec as { toType?: string };
+      assert.equal(spec.toType, "bigint", `${suffix} keeps toType "bigint" (a changed toType would make the provider replace it)`);
     }
   });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { castAlwaysSucceeds, narrowingReason, type TypeDescription } from "../../src/conversion";
+import { castAlwaysSucceeds, narrowingReason, roundTripProvable, type TypeDescription } from "../../src/conversion";
 
 /** TypeDescriptions as describeType reads them (format_type, typname, atttypmod). */
 const plain = (formatted: string, typeName: string): TypeDescription => ({ formatted, typeName, typmod: -1 });
@@ -98,4 +98,23 @@ describe("narrowingReason / castAlwaysSucceeds", () => {
     assert.notEqual(narrowingReason(int4, float4), null);
     assert.notEqual(narrowingReason(int8, float4), null);
   });
+});
+
+describe("roundTripProvable (old -> new -> old by the default casts, no scan needed)", () => {
+  const provable: [TypeDescription, TypeDescription][] = [
+    [int2, int4], [int2, int8], [int4, int8], [int4, numericAny], [int4, numeric(10, 0)], [int8, numericAny], [int2, float4],
+    [int2, float8], [int4, float8], [float4, float8], [varchar(32), text], [varchar(32), varchar(64)], [text, text],
+    [text, plain("character varying", "varchar")],
+  ];
+  for (const [from, to] of provable) {
+    it(`${from.formatted} -> ${to.formatted} is provable`, () => assert.equal(roundTripProvable(from, to), true));
+  }
+  // each of these loses values a cast back cannot restore (or may: DST gaps), so they are scanned
+  const scanned: [TypeDescription, TypeDescription][] = [
+    [numericAny, float8], [tstz, date], [text, plain(`"char"`, "char")], [varchar(32), uuid], [ts, tstz], [int8, float8], [int4, float4],
+    [int8, int4], [varchar(64), varchar(32)], [numeric(10, 2), numeric(20, 2)], [float8, float4], [date, ts], [text, int8],
+  ];
+  for (const [from, to] of scanned) {
+    it(`${from.formatted} -> ${to.formatted} is scanned`, () => assert.equal(roundTripProvable(from, to), false));
+  }
 });

@@ -75,6 +75,18 @@ describe("checkSameTarget", () => {
     assert.throws(() => checkSameTarget(started, wanted, "cutover", ID), /Step back to stage "expand" first/);
   });
 
+  it("compares toType as resolved by the catalog when given: int8 is the same target as bigint", () => {
+    const wanted = withoutStage(parseSpec({ table: "t", column: "c", toType: "int8", stage: "cutover" }));
+    checkSameTarget(started, wanted, "expand", ID, { recorded: "bigint", wanted: "bigint" });
+    assert.throws(() => checkSameTarget(started, wanted, "expand", ID, { recorded: "bigint", wanted: "numeric" }), /started with toType "bigint"; it cannot change to toType "int8"/);
+  });
+
+  it("compares using and reverseUsing as written, trimmed", () => {
+    const a = withoutStage(parseSpec({ table: "t", column: "c", toType: "bigint", using: "c::bigint", stage: "expand" }));
+    checkSameTarget({ ...a, using: " c::bigint " }, a, "expand", ID, { recorded: "bigint", wanted: "bigint" });
+    assert.throws(() => checkSameTarget(a, { ...a, using: "c::int8" }, "expand", ID, { recorded: "bigint", wanted: "bigint" }), /started with using "c::bigint"/);
+  });
+
   it("refuses a new using expression", () => {
     const wanted = withoutStage(parseSpec({ table: "t", column: "c", toType: "bigint", using: "c::bigint * 2", stage: "expand" }));
     assert.throws(() => checkSameTarget(started, wanted, "expand", ID), /started with using null; it cannot change to using "c::bigint \* 2"/);
