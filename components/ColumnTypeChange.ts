@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { CHILDREN, type ChildKey } from "../src/children";
 import { planMigration, type MigrationPlan } from "../src/planMigration";
 import { parseSpec, stageIndex, withoutStage, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
 import { resolveConnection, type ConnectionArg } from "./connection";
@@ -64,14 +65,11 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
    */
   readonly reversible: pulumi.Output<boolean>;
   readonly irreversibleReason: pulumi.Output<string | null>;
-  readonly shadowColumnStep: MigrationChild;
-  readonly mirrorTriggerStep: MigrationChild;
-  readonly backfillStep: MigrationChild;
-  readonly shadowIndexesStep: MigrationChild;
-  /** Present when stage is "cutover" or "contract". */
-  readonly cutoverStep?: MigrationChild;
-  /** Present when stage is "contract". */
-  readonly contractStep?: MigrationChild;
+  /**
+   * The child resources by key (src/children.ts): the four of expand always, `cutover` when
+   * stage is "cutover" or "contract", `contract` when stage is "contract".
+   */
+  readonly children: Partial<Record<ChildKey, MigrationChild>>;
 
   constructor(name: string, args: ColumnTypeChangeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgshift:index:ColumnTypeChange", name, {}, opts);
@@ -93,41 +91,23 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     const owner = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     // planning reads the catalog (never writes), once; the plan holds no secret, so unwrap it for preview
     const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => refusing(() => planMigration(c, s, owner))));
-    const child = (suffix: string) => `${name}-${suffix}`;
     // the children carry the toType the migration was started with when the one given names the
     // same type (int8 / bigint): a changed toType would make the provider replace them
     const common = { connection, spec: pulumi.all([spec, plan.toType]).apply(([s, toType]) => ({ ...withoutStage(s), toType })), owner };
-    this.shadowColumnStep = new MigrationChild("shadow-column", child("shadow-column"), { ...common, statements: plan.statements.shadowColumn }, { parent: this });
-    this.mirrorTriggerStep = new MigrationChild("mirror-trigger", child("mirror-trigger"), { ...common, statements: plan.statements.mirrorTrigger }, {
-      parent: this,
-      dependsOn: [this.shadowColumnStep],
-    });
-    // the trigger exists before the backfill starts: rows written from then on never need it
-    this.backfillStep = new MigrationChild("backfill", child("backfill"), { ...common, statements: plan.statements.backfill }, {
-      parent: this,
-      dependsOn: [this.mirrorTriggerStep],
-    });
-    // index copies after the backfill: built first, every backfill UPDATE would maintain them too
-    this.shadowIndexesStep = new MigrationChild("shadow-indexes", child("shadow-indexes"), { ...common, statements: plan.statements.shadowIndexes }, {
-      parent: this,
-      dependsOn: [this.backfillStep],
-    });
-    // the stage flag maps onto Pulumi's verbs: advancing creates the child, stepping back deletes it (the rollback)
-    if (stageIndex(args.stage) >= stageIndex("cutover")) {
-      this.cutoverStep = new MigrationChild("cutover", child("cutover"), { ...common, statements: plan.statements.cutover }, {
+    // one child per entry of CHILDREN that the stage reaches, each after the one before it
+    const children: Partial<Record<ChildKey, MigrationChild>> = {};
+    let previous: MigrationChild | undefined;
+    for (const c of CHILDREN.filter((c) => stageIndex(args.stage) >= stageIndex(c.from))) {
+      previous = new MigrationChild(c.kind, `${name}-${c.kind}`, { ...common, statements: plan.statements[c.key] }, {
         parent: this,
-        dependsOn: [this.shadowIndexesStep],
+        ...(previous ? { dependsOn: [previous] } : {}),
       });
+      children[c.key] = previous;
     }
-    if (args.stage === "contract") {
-      this.contractStep = new MigrationChild("contract", child("contract"), { ...common, statements: plan.statements.contract }, {
-        parent: this,
-        dependsOn: [this.cutoverStep!],
-      });
-    }
+    this.children = children;
     this.shadowColumn = plan.shadowColumn;
     this.statements = plan.statements;
-    this.backfill = this.backfillStep.result;
+    this.backfill = children.backfill!.result;
     this.recordedStage = plan.recordedStage;
     this.reversible = plan.reversible;
     this.irreversibleReason = plan.irreversibleReason;

@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import type { ChildKey } from "./children";
 import { backfillStatements } from "./backfill/sql";
 import { describeType } from "./catalog/describeType";
 import { resolveTable } from "./catalog/introspect";
@@ -29,14 +30,8 @@ export interface MigrationPlan {
    * not count as a new target (the provider replaces a child whose toType changes).
    */
   toType: string;
-  statements: {
-    shadowColumn: string[];
-    mirrorTrigger: string[];
-    backfill: string[];
-    shadowIndexes: string[];
-    cutover: string[];
-    contract: string[];
-  };
+  /** The SQL of each child, by its key (see src/children.ts). */
+  statements: Record<ChildKey, string[]>;
 }
 
 /**

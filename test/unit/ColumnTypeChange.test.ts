@@ -165,7 +165,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
   /** Builds the component and waits until every resource it creates is registered. */
   async function build(name: string, extra: Partial<ColumnTypeChangeArgs> = {}) {
     const c = new ColumnTypeChange(name, args(extra));
-    const steps = [c.shadowColumnStep, c.mirrorTriggerStep, c.backfillStep, c.shadowIndexesStep, c.cutoverStep, c.contractStep].filter((s) => s !== undefined);
+    const steps = [c.children.shadowColumn, c.children.mirrorTrigger, c.children.backfill, c.children.shadowIndexes, c.children.cutover, c.children.contract].filter((s) => s !== undefined);
     await Promise.all([promiseOf(c.urn), ...steps.map((s) => promiseOf(s.urn))]);
     await promiseOf(c.statements);
     const byName = (n: string) => {
@@ -214,9 +214,9 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
     assert.equal(planCalls[0].spec.stage, "expand");
     assert.equal(planCalls[0].spec.backfill.batchSize, 5000);
     const plan = fixedPlan();
-    assert.deepEqual(await promiseOf(c.shadowColumnStep.statements), plan.statements.shadowColumn);
-    assert.deepEqual(await promiseOf(c.mirrorTriggerStep.statements), plan.statements.mirrorTrigger);
-    assert.deepEqual(await promiseOf(c.shadowIndexesStep.statements), plan.statements.shadowIndexes);
+    assert.deepEqual(await promiseOf(c.children.shadowColumn!.statements), plan.statements.shadowColumn);
+    assert.deepEqual(await promiseOf(c.children.mirrorTrigger!.statements), plan.statements.mirrorTrigger);
+    assert.deepEqual(await promiseOf(c.children.shadowIndexes!.statements), plan.statements.shadowIndexes);
     assert.equal(await promiseOf(c.shadowColumn), "file_size__pgshift_new");
   });
 
@@ -240,7 +240,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
 
   it("cutover adds a Cutover child after ShadowIndexes; contract adds Contract after Cutover", async () => {
     const cut = await build("cut", { stage: "cutover" });
-    assert.equal(cut.c.contractStep, undefined);
+    assert.equal(cut.c.children.contract, undefined);
     const cutover = cut.byName("cut-cutover");
     assert.equal(cutover.type, CHILD("Cutover"));
     assert.equal(cutover.parent, cut.byName("cut").urn);
@@ -256,8 +256,8 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
 
   it("expand has no Cutover or Contract child", async () => {
     const { c } = await build("only-expand");
-    assert.equal(c.cutoverStep, undefined);
-    assert.equal(c.contractStep, undefined);
+    assert.equal(c.children.cutover, undefined);
+    assert.equal(c.children.contract, undefined);
     assert.ok(!registrations.some((r) => r.type === CHILD("Cutover") || r.type === CHILD("Contract")));
   });
 
