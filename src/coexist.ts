@@ -41,7 +41,7 @@ export function checkNoOverlap(table: TableSnapshot, neighbours: Neighbours): vo
     if (shared.length) {
       throw new OverlappingMigrationError(
         `${shared.map((s) => ident(s)).join(", ")} on ${table.qualifiedName} cover${shared.length === 1 ? "s" : ""} both ${ident(table.column.name)} and ${ident(t.column.name)}, ` +
-          `whose migration ${other.id} is at stage "${other.status}". Two migrations cannot both rebuild one index or constraint: ` +
+          `whose migration ${other.id} is at stage "${other.stage}". Two migrations cannot both rebuild one index or constraint: ` +
           `take ${other.id} to "contract" (or remove it) first, then start this one.`,
       );
     }

@@ -89,7 +89,7 @@ export function checkSameTarget(
  */
 export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wanted: MigrationSpec, id: string): Promise<void> {
   const wantedType = wanted.toType.trim() === row.spec.toType.trim() ? row.facts.to.formatted : (await describeType(db, wanted.toType)).formatted;
-  checkSameTarget(row.spec, wanted, row.status, id, { recorded: row.facts.to.formatted, wanted: wantedType });
+  checkSameTarget(row.spec, wanted, row.stage, id, { recorded: row.facts.to.formatted, wanted: wantedType });
 }
 
 /**
@@ -103,8 +103,8 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
   const stateSchema = spec.stateSchema ?? t.schema;
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
-  checkTransition(row?.status ?? null, spec.stage, names.id);
-  if (row && row.status !== "contract") await checkSameTargetIn(db, row, spec, names.id);
+  checkTransition(row?.stage ?? null, spec.stage, names.id);
+  if (row && row.stage !== "contract") await checkSameTargetIn(db, row, spec, names.id);
   const facts = row?.facts ?? (await preflight(db, spec));
   const ctx = planContext(spec, facts);
   const fresh = untouched(facts);
@@ -115,11 +115,11 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
   };
   return {
     id: names.id,
-    recordedStage: row?.status ?? null,
+    recordedStage: row?.stage ?? null,
     reversible: row?.reversible ?? true,
     irreversibleReason: row?.irreversibleReason ?? null,
     shadowColumn: names.shadowColumn,
-    toType: row && row.status !== "contract" ? row.spec.toType : spec.toType,
+    toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType,
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),

@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import { withLockRetry, type ExecutorOptions } from "../db/executor";
-import { saveCheckpoint, stateTableName, type BackfillCheckpoint } from "../db/state";
+import { saveCheckpoint, type BackfillCheckpoint } from "../db/state";
+import { saveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { progressLine } from "./progress";
 import { batchSessionSql, batchSql, upperKeySql } from "./sql";
@@ -61,7 +62,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
   const total = await estimateRows(db, t.qualifiedName);
   const firstSql = batchSql(ctx, true);
   const nextSql = batchSql(ctx, false);
-  const checkpointSql = `UPDATE ${stateTableName(opts.stateSchema)} SET backfill = $2, updated_at = now() WHERE id = $1`;
+  const checkpointSql = saveCheckpointSql(opts.stateSchema);
   let batchSize = b.batchSize;
   let batches = 0;
   let lastReport = 0;

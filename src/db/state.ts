@@ -2,15 +2,11 @@ import type { ClientBase } from "pg";
 import { OwnedElsewhereError } from "../errors";
 import type { MigrationFacts } from "../plan/facts";
 import type { MigrationSpec, Stage } from "../spec";
-import { qualified } from "../sql/quote";
+import { saveCheckpointSql, STATE_TABLE, stateTableName } from "../sql/state";
 
-/**
- * The migration's own row: what stage it reached, the facts it was planned from, the backfill
- * checkpoint and whether it can still be rolled back. The table lives in the migrated table's
- * schema by default (a table owner can create it there without CREATE on the database), or in
- * `stateSchema`.
- */
-export const STATE_TABLE = "pgshift_migrations";
+export { STATE_TABLE, stateTableName } from "../sql/state";
+
+/** Reads and writes pgshift's state table; src/sql/state.ts says what it holds. */
 
 export interface BackfillCheckpoint {
   /** Key of the last row the backfill finished, as text values; null before the first batch. */
@@ -25,7 +21,7 @@ export interface BackfillCheckpoint {
 export interface MigrationRow {
   id: string;
   /** The furthest stage applied: expand, cutover or contract. */
-  status: Stage;
+  stage: Stage;
   facts: MigrationFacts;
   spec: MigrationSpec;
   backfill: BackfillCheckpoint | null;
@@ -40,15 +36,11 @@ export interface MigrationRow {
 }
 
 /** The migration's row's columns, tolerant of state tables from before a column was added. */
-const ROW_COLUMNS = `id, status, facts, spec, backfill, reversible, irreversible_reason AS "irreversibleReason", to_jsonb(m) ->> 'owner' AS owner`;
+const ROW_COLUMNS = `id, stage, facts, spec, backfill, reversible, irreversible_reason AS "irreversibleReason", to_jsonb(m) ->> 'owner' AS owner`;
 
 /** Refuses a second owner of a migration (another stack or component), naming the first. */
 export function checkOwner(id: string, recorded: string | null, wanted: string | undefined): void {
   if (recorded && wanted && recorded !== wanted) throw new OwnedElsewhereError(id, recorded, wanted);
-}
-
-export function stateTableName(schema: string): string {
-  return qualified(schema, STATE_TABLE);
 }
 
 /**
@@ -73,7 +65,7 @@ async function createStateTable(db: ClientBase, schema: string): Promise<void> {
   await db.query(
       `CREATE TABLE IF NOT EXISTS ${stateTableName(schema)} (
          id text PRIMARY KEY,
-         status text NOT NULL,
+         stage text NOT NULL,
          facts jsonb NOT NULL,
          spec jsonb NOT NULL,
          backfill jsonb,
@@ -108,7 +100,7 @@ export async function readActiveMigrationsOn(db: ClientBase, schema: string, tab
   const found: MigrationRow[] = [];
   for (const { t } of tables) {
     const { rows } = await db.query(
-      `SELECT ${ROW_COLUMNS} FROM ${t} AS m WHERE status <> 'contract' AND facts #>> '{table,schema}' = $1 AND facts #>> '{table,name}' = $2 ORDER BY id`,
+      `SELECT ${ROW_COLUMNS} FROM ${t} AS m WHERE stage <> 'contract' AND facts #>> '{table,schema}' = $1 AND facts #>> '{table,name}' = $2 ORDER BY id`,
       [schema, table],
     );
     found.push(...(rows as MigrationRow[]));
@@ -117,13 +109,13 @@ export async function readActiveMigrationsOn(db: ClientBase, schema: string, tab
 }
 
 /** Writes the migration's first row (creating the state table on first use). */
-export async function insertMigration(db: ClientBase, schema: string, row: Pick<MigrationRow, "id" | "status" | "facts" | "spec" | "owner">): Promise<void> {
+export async function insertMigration(db: ClientBase, schema: string, row: Pick<MigrationRow, "id" | "stage" | "facts" | "spec" | "owner">): Promise<void> {
   await withStateTableLock(db, schema, async () => {
     await createStateTable(db, schema);
     await db.query(
-      `INSERT INTO ${stateTableName(schema)} (id, status, facts, spec, owner) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO ${stateTableName(schema)} (id, stage, facts, spec, owner) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO NOTHING`,
-      [row.id, row.status, JSON.stringify(row.facts), JSON.stringify(row.spec), row.owner],
+      [row.id, row.stage, JSON.stringify(row.facts), JSON.stringify(row.spec), row.owner],
     );
   });
 }
@@ -133,12 +125,8 @@ export async function claimMigration(db: ClientBase, schema: string, id: string,
   await db.query(`UPDATE ${stateTableName(schema)} SET owner = $2, updated_at = now() WHERE id = $1 AND owner IS NULL`, [id, owner]);
 }
 
-export async function setStatus(db: ClientBase, schema: string, id: string, status: Stage): Promise<void> {
-  await db.query(`UPDATE ${stateTableName(schema)} SET status = $2, updated_at = now() WHERE id = $1`, [id, status]);
-}
-
 export async function saveCheckpoint(db: ClientBase, schema: string, id: string, checkpoint: BackfillCheckpoint | null): Promise<void> {
-  await db.query(`UPDATE ${stateTableName(schema)} SET backfill = $2, updated_at = now() WHERE id = $1`, [id, checkpoint === null ? null : JSON.stringify(checkpoint)]);
+  await db.query(saveCheckpointSql(schema), [id, checkpoint === null ? null : JSON.stringify(checkpoint)]);
 }
 
 /**

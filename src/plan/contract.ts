@@ -1,4 +1,4 @@
-import { stateTableName } from "../db/state";
+import { setStageSql } from "../sql/state";
 import { oldIndexName } from "../names";
 import { dropFunctionSql, dropTriggerSql } from "../sql/functions";
 import { dropIndexConcurrentlySql } from "../sql/indexes";
@@ -24,7 +24,7 @@ export function planContract(ctx: PlanContext, stateSchema: string, live: LiveSt
     dropTriggerSql(ctx, n.reverseInsertTrigger),
     dropTriggerSql(ctx, n.reverseUpdateTrigger),
     `ALTER TABLE ${t.qualifiedName} DROP COLUMN IF EXISTS ${ident(n.oldColumn)}`,
-    `UPDATE ${stateTableName(stateSchema)} SET status = 'contract', updated_at = now() WHERE id = ${literal(n.id)}`,
+    setStageSql(stateSchema, n.id, "contract"),
   );
   const after = [
     transaction(

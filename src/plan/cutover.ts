@@ -1,6 +1,6 @@
 import type { IndexInfo } from "../catalog/types";
 import { INTEGER_TYPES } from "../conversion";
-import { stateTableName } from "../db/state";
+import { setStageSql } from "../sql/state";
 import { oldIndexName, shadowIndexName } from "../names";
 import { dropFunctionSql, dropTriggerSql, forwardTriggersSql, reverseConvertFunctionSql } from "../sql/functions";
 import { moveIdentitySql } from "../sql/identity";
@@ -132,7 +132,7 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(col.name)} IS ${literal(col.comment)}`);
   sql.push(...fks.add);
   sql.push(...reverseTriggersSql(ctx));
-  sql.push(`UPDATE ${stateTableName(stateSchema)} SET status = 'cutover', updated_at = now() WHERE id = ${literal(n.id)}`);
+  sql.push(setStageSql(stateSchema, n.id, "cutover"));
   return {
     before: [
       transaction(
@@ -213,7 +213,7 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(n.shadowColumn)} IS NULL`);
   sql.push(...fks.add);
   sql.push(...forwardTriggersSql(ctx));
-  sql.push(`UPDATE ${stateTableName(stateSchema)} SET status = 'expand', updated_at = now() WHERE id = ${literal(n.id)}`);
+  sql.push(setStageSql(stateSchema, n.id, "expand"));
   return {
     before,
     swap: transaction("swap the columns back (rollback of cutover)", ...sql),

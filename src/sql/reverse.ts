@@ -1,6 +1,6 @@
 import type { PlanContext } from "../plan/facts";
 import { INTEGER_BOUNDS } from "../conversion";
-import { stateTableName } from "../db/state";
+import { stateTableName } from "./state";
 import { convertFunctionName, reverseConvertFunctionName } from "./functions";
 import { ident, literal, qualified } from "./quote";
 

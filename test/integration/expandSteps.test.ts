@@ -106,15 +106,15 @@ describe("expand children through the provider handlers", function () {
     });
 
     const row = await migrationRow(db.url, TABLE, "file_size");
-    assert.equal(row?.status, "expand");
+    assert.equal(row?.stage, "expand");
     assert.deepEqual({ ...row?.backfill, lastKey: undefined, upperKey: undefined }, { lastKey: undefined, upperKey: undefined, rowsScanned: ROWS, rowsUpdated: ROWS, done: true });
     assert.deepEqual(row?.backfill?.upperKey, [String(ROWS)]);
   });
 
   it("refresh (read) of every child reports what the catalog holds", async () => {
-    assert.deepEqual(await readStep(db.url, "shadow-column", spec), { status: "expand", shadowColumn: shadow, type: "bigint" });
-    assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { status: "expand", triggers: [names.forwardInsertTrigger, names.forwardUpdateTrigger], drift: [] });
-    assert.deepEqual(await readStep(db.url, "backfill", spec), { status: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, drift: [] });
+    assert.deepEqual(await readStep(db.url, "shadow-column", spec), { stage: "expand", shadowColumn: shadow, type: "bigint" });
+    assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { stage: "expand", triggers: [names.forwardInsertTrigger, names.forwardUpdateTrigger], drift: [] });
+    assert.deepEqual(await readStep(db.url, "backfill", spec), { stage: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, drift: [] });
     const indexes = await readStep(db.url, "shadow-indexes", spec);
     assert.deepEqual(indexes?.missing, []);
     assert.deepEqual(indexes?.invalid, []);
@@ -180,7 +180,7 @@ describe("expand children through the provider handlers", function () {
   it("converges when the trigger was dropped behind pgshift's back: create puts it back", async () => {
     await withClient(db.url, (c) => c.query(`DROP TRIGGER ${c.escapeIdentifier(names.forwardUpdateTrigger)} ON ${TABLE}`));
     assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), {
-      status: "expand",
+      stage: "expand",
       triggers: [names.forwardInsertTrigger],
       drift: [`trigger ${names.forwardUpdateTrigger} is missing`],
     });

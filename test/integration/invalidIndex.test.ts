@@ -73,7 +73,7 @@ describe("INVALID shadow index left by a failed build", function () {
     it("is reported by refresh (read): invalid, and the NOT NULL check it never got to is missing", async () => {
       const result = await readStep(db.url, "shadow-indexes", spec);
       assert.deepEqual(result, {
-        status: "expand",
+        stage: "expand",
         objects: [shadowIndex, names.notNullCheck],
         missing: [names.notNullCheck],
         invalid: [shadowIndex],
@@ -121,7 +121,7 @@ describe("INVALID shadow index left by a failed build", function () {
         assert.deepEqual(await shadowMismatches(c, "tickets", names.shadowColumn, "ref::uuid"), []);
       });
       assert.deepEqual(await readStep(db.url, "shadow-indexes", spec), {
-        status: "expand",
+        stage: "expand",
         objects: [shadowIndex, names.notNullCheck],
         missing: [],
         invalid: [],
@@ -187,7 +187,7 @@ describe("INVALID shadow index left by a failed build", function () {
         // the plan from the new live state is empty: converged
         assert.deepEqual(planShadowIndexes(ctx, await readLiveState(c, "public", "sizes", [])), []);
       });
-      assert.deepEqual(await readStep(db.url, "shadow-indexes", spec), { status: "expand", objects: [shadowIndex], missing: [], invalid: [], drift: [] });
+      assert.deepEqual(await readStep(db.url, "shadow-indexes", spec), { stage: "expand", objects: [shadowIndex], missing: [], invalid: [], drift: [] });
     });
   });
 });

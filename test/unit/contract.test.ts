@@ -62,7 +62,7 @@ describe("planContract", () => {
         `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_rev_ins" ON ${T}`,
         `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_rev_upd" ON ${T}`,
         `ALTER TABLE ${T} DROP COLUMN IF EXISTS "file_size__pgshift_old"`,
-        `UPDATE "public"."pgshift_migrations" SET status = 'contract', updated_at = now() WHERE id = 'public.contentcuration_file.file_size'`,
+        `UPDATE "public"."pgshift_migrations" SET stage = 'contract', updated_at = now() WHERE id = 'public.contentcuration_file.file_size'`,
       ),
     );
   });
@@ -91,7 +91,7 @@ describe("planContract", () => {
       `DROP TRIGGER IF EXISTS "zzz_pgshift_id_rev_ins" ON ${T}`,
       `DROP TRIGGER IF EXISTS "zzz_pgshift_id_rev_upd" ON ${T}`,
       `ALTER TABLE ${T} DROP COLUMN IF EXISTS "id__pgshift_old"`,
-      `UPDATE "pgshift"."pgshift_migrations" SET status = 'contract', updated_at = now() WHERE id = 'public.contentcuration_file.id'`,
+      `UPDATE "pgshift"."pgshift_migrations" SET stage = 'contract', updated_at = now() WHERE id = 'public.contentcuration_file.id'`,
     ]);
     assert.equal(plan.after[0].sql.length, 5);
     assert.ok(plan.after[0].sql.every((s) => s.startsWith('DROP FUNCTION IF EXISTS "public"."pgshift_contentcuration_file_id_')));

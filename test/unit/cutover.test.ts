@@ -41,8 +41,8 @@ const dropTrigger = (name: string) => `DROP TRIGGER IF EXISTS "${name}" ON ${T}`
 const renameIndex = (from: string, to: string) => `ALTER INDEX "public"."${from}" RENAME TO "${to}"`;
 const renameColumn = (from: string, to: string) => `ALTER TABLE ${T} RENAME COLUMN "${from}" TO "${to}"`;
 const renameConstraint = (from: string, to: string) => `ALTER TABLE ${T} RENAME CONSTRAINT "${from}" TO "${to}"`;
-const status = (s: string, column = "file_size") =>
-  `UPDATE ${STATE} SET status = '${s}', updated_at = now() WHERE id = 'public.contentcuration_file.${column}'`;
+const stage = (s: string, column = "file_size") =>
+  `UPDATE ${STATE} SET stage = '${s}', updated_at = now() WHERE id = 'public.contentcuration_file.${column}'`;
 const reverseTriggers = (column = "file_size") => [
   `CREATE TRIGGER "zzz_pgshift_${column}_rev_ins" BEFORE INSERT ON ${T} FOR EACH ROW EXECUTE FUNCTION ${FN(`${column}_rev`)}()`,
   `CREATE TRIGGER "zzz_pgshift_${column}_rev_upd" BEFORE UPDATE OF "${column}" ON ${T} FOR EACH ROW ` +
@@ -106,7 +106,7 @@ describe("planCutover", () => {
         renameColumn("file_size", "file_size__pgshift_old"),
         renameColumn("file_size__pgshift_new", "file_size"),
         ...reverseTriggers(),
-        status("cutover"),
+        stage("cutover"),
       ),
     );
     assert.equal(plan.swap.mode, "transaction");
@@ -124,7 +124,7 @@ describe("planCutover", () => {
     assert.deepEqual(planSteps(plan), [...plan.before, plan.swap, ...plan.after]);
     assert.equal(
       plan.swap.sql.at(-1),
-      `UPDATE "pgshift state"."pgshift_migrations" SET status = 'cutover', updated_at = now() WHERE id = 'public.contentcuration_file.file_size'`,
+      `UPDATE "pgshift state"."pgshift_migrations" SET stage = 'cutover', updated_at = now() WHERE id = 'public.contentcuration_file.file_size'`,
     );
     assert.ok(plan.before[0].sql[1].includes(`UPDATE "pgshift state"."pgshift_migrations" SET reversible = false`));
   });
@@ -142,7 +142,7 @@ describe("planCutover", () => {
       renameColumn("file_size", "file_size__pgshift_old"),
       renameColumn("file_size__pgshift_new", "file_size"),
       ...reverseTriggers(),
-      status("cutover"),
+      stage("cutover"),
     ]);
   });
 
@@ -161,7 +161,7 @@ describe("planCutover", () => {
       renameColumn("file_size", "file_size__pgshift_old"),
       renameColumn("file_size__pgshift_new", "file_size"),
       ...reverseTriggers(),
-      status("cutover"),
+      stage("cutover"),
     ]);
   });
 
@@ -183,7 +183,7 @@ describe("planCutover", () => {
       renameColumn("id__pgshift_new", "id"),
       `ALTER TABLE ${T} ALTER COLUMN "id" SET DEFAULT nextval('contentcuration_file_id_seq'::regclass)`,
       ...reverseTriggers("id"),
-      status("cutover", "id"),
+      stage("cutover", "id"),
     ]);
     // the plain indexes on (checksum, file_size) do not cover id: not renamed
     assert.ok(!plan.swap.sql.some((s) => s.startsWith("ALTER INDEX")));
@@ -216,7 +216,7 @@ describe("planCutover", () => {
         moveIdentitySql(T, "id__pgshift_old", "id", code, "int4"),
         `ALTER TABLE ${T} ALTER COLUMN "id__pgshift_old" DROP NOT NULL`,
         ...reverseTriggers("id"),
-        status("cutover", "id"),
+        stage("cutover", "id"),
       ]);
       assert.ok(!plan.swap.sql.some((s) => s.startsWith("ALTER SEQUENCE") || /(SET|DROP) DEFAULT/.test(s)));
     });
@@ -236,7 +236,7 @@ describe("planCutover", () => {
       renameColumn("file_size", "file_size__pgshift_old"),
       renameColumn("file_size__pgshift_new", "file_size"),
       ...reverseTriggers(),
-      status("cutover"),
+      stage("cutover"),
     ]);
   });
 
@@ -266,7 +266,7 @@ describe("planCutover", () => {
       const col = ctx.facts.table.column.name;
       assert.equal(swap.sql[0], lock);
       assert.deepEqual(swap.sql.slice(1, 3), [dropTrigger(`zzz_pgshift_${col}_fwd_ins`), dropTrigger(`zzz_pgshift_${col}_fwd_upd`)]);
-      assert.equal(swap.sql.at(-1), status("cutover", col));
+      assert.equal(swap.sql.at(-1), stage("cutover", col));
       assert.deepEqual(swap.sql.slice(-3, -1), reverseTriggers(col));
       assert.ok(!statementsOf([...before, swap, ...after]).some((s) => s.includes("CONCURRENTLY")));
     }
@@ -289,7 +289,7 @@ describe("planRollback", () => {
         renameColumn("file_size", "file_size__pgshift_new"),
         renameColumn("file_size__pgshift_old", "file_size"),
         ...forwardTriggers(),
-        status("expand"),
+        stage("expand"),
       ),
     );
     assert.deepEqual(forwardTriggers(), forwardTriggersSql(ctx));
@@ -364,7 +364,7 @@ describe("planRollback", () => {
       renameColumn("id", "id__pgshift_new"),
       renameColumn("id__pgshift_old", "id"),
       ...forwardTriggers("id"),
-      status("expand", "id"),
+      stage("expand", "id"),
     ]);
   });
 
@@ -383,7 +383,7 @@ describe("planRollback", () => {
       renameColumn("id", "id__pgshift_new"),
       renameColumn("id__pgshift_old", "id"),
       ...forwardTriggers("id"),
-      status("expand", "id"),
+      stage("expand", "id"),
     ]);
   });
 
@@ -412,7 +412,7 @@ describe("planRollback", () => {
       renameColumn("file_size__pgshift_old", "file_size"),
       `COMMENT ON COLUMN ${T}."file_size__pgshift_new" IS NULL`,
       ...forwardTriggers(),
-      status("expand"),
+      stage("expand"),
     ]);
   });
 });

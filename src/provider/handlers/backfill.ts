@@ -6,10 +6,10 @@ export const backfill: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Backfill");
-      if (row.status !== "expand") return { status: row.status, done: true };
+      if (row.stage !== "expand") return { stage: row.stage, done: true };
       const r = await runBackfill(s.db, contextOf(s, row), row.backfill, { ...s.exec, stateSchema: s.stateSchema });
       return {
-        status: "expand",
+        stage: "expand",
         done: r.checkpoint.done,
         rowsScanned: r.checkpoint.rowsScanned,
         rowsUpdated: r.checkpoint.rowsUpdated,
@@ -24,9 +24,9 @@ export const backfill: ChildHandler = {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
       const c = s.row.backfill;
-      const done = s.row.status !== "expand" || (c?.done ?? false);
+      const done = s.row.stage !== "expand" || (c?.done ?? false);
       return {
-        status: s.row.status,
+        stage: s.row.stage,
         done,
         rowsScanned: c?.rowsScanned ?? 0,
         rowsUpdated: c?.rowsUpdated ?? 0,

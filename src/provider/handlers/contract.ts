@@ -8,26 +8,26 @@ export const contract: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Contract");
-      if (row.status === "contract") return { status: "contract" };
-      if (row.status !== "cutover") {
-        throw new IllegalTransitionError(`contract of ${s.names.id} refused: the migration is at "${row.status}"; run stage "cutover" first`);
+      if (row.stage === "contract") return { stage: "contract" };
+      if (row.stage !== "cutover") {
+        throw new IllegalTransitionError(`contract of ${s.names.id} refused: the migration is at "${row.stage}"; run stage "cutover" first`);
       }
       const plan = planContract(contextOf(s, row), s.stateSchema, await live(s));
       const stats = await runSteps(s.db, plan.before, s.exec);
       log(`pgshift: ${plan.swap.description}`);
       await runStep(s.db, plan.swap, s.exec, stats);
       await runSteps(s.db, plan.after, s.exec);
-      return { status: "contract", ...stats };
+      return { stage: "contract", ...stats };
     });
   },
   async remove(props, log) {
     // a contracted change is finished: removing the component (or destroying the stack)
     // leaves the database as it is. Stepping back from contract is refused at preview.
     await withSession(props, log, async (s) => {
-      if (s.row?.status === "contract") log(`pgshift: ${s.names.id} is contracted; nothing to undo`);
+      if (s.row?.stage === "contract") log(`pgshift: ${s.names.id} is contracted; nothing to undo`);
     });
   },
   async read(props) {
-    return withSession(props, () => undefined, async (s) => (s.row?.status === "contract" ? { status: "contract" } : null));
+    return withSession(props, () => undefined, async (s) => (s.row?.stage === "contract" ? { stage: "contract" } : null));
   },
 };

@@ -71,7 +71,7 @@ export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Cutover");
-      if (row.status !== "expand") return { status: row.status, reversible: row.reversible };
+      if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible };
       const ctx = contextOf(s, row);
       await verifyShadow(s, ctx);
       const plan = planCutover(ctx, s.stateSchema);
@@ -79,12 +79,12 @@ export const cutover: ChildHandler = {
       log(`pgshift: ${plan.swap.description}`);
       await runStep(s.db, plan.swap, s.exec, stats);
       const after = await runSteps(s.db, plan.after, s.exec);
-      return { status: "cutover", reversible: true, statements: stats.statements + after.statements, lockRetries: stats.lockRetries + after.lockRetries };
+      return { stage: "cutover", reversible: true, statements: stats.statements + after.statements, lockRetries: stats.lockRetries + after.lockRetries };
     });
   },
   async remove(props, log) {
     await withSession(props, log, async (s) => {
-      if (!s.row || s.row.status !== "cutover") return;
+      if (!s.row || s.row.stage !== "cutover") return;
       const ctx = contextOf(s, s.row);
       await verifyReversible(s, ctx);
       const plan = planRollback(ctx, s.stateSchema, await live(s));
@@ -98,8 +98,8 @@ export const cutover: ChildHandler = {
   async read(props) {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
-      if (s.row.status === "expand") return null;
-      return { status: s.row.status, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason };
+      if (s.row.stage === "expand") return null;
+      return { stage: s.row.stage, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason };
     });
   },
 };

@@ -7,26 +7,26 @@ export const mirrorTrigger: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "MirrorTrigger");
-      if (row.status !== "expand") return { status: row.status };
+      if (row.stage !== "expand") return { stage: row.stage };
       const stats = await runSteps(s.db, planMirrorTrigger(contextOf(s, row), await live(s)), s.exec);
-      return { status: "expand", triggers: [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger], ...stats };
+      return { stage: "expand", triggers: [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger], ...stats };
     });
   },
   async remove(props, log) {
     await withSession(props, log, async (s) => {
-      if (!s.row || s.row.status !== "expand") return;
+      if (!s.row || s.row.stage !== "expand") return;
       await runSteps(s.db, planRemoveMirrorTrigger(contextOf(s, s.row), await live(s)), s.exec);
     });
   },
   async read(props) {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
-      if (s.row.status !== "expand") return { status: s.row.status };
+      if (s.row.stage !== "expand") return { stage: s.row.stage };
       const state = await live(s);
       const present = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => state.triggers.includes(t));
       if (present.length === 0) return null;
       const missing = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => !present.includes(t));
-      return { status: s.row.status, triggers: present, drift: missing.map((t) => `trigger ${t} is missing`) };
+      return { stage: s.row.stage, triggers: present, drift: missing.map((t) => `trigger ${t} is missing`) };
     });
   },
 };

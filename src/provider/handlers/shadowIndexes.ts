@@ -7,22 +7,22 @@ export const shadowIndexes: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "ShadowIndexes");
-      if (row.status !== "expand") return { status: row.status };
+      if (row.stage !== "expand") return { stage: row.stage };
       const ctx = contextOf(s, row);
       const stats = await runSteps(s.db, planShadowIndexes(ctx, await live(s)), s.exec);
-      return { status: "expand", objects: shadowObjects(ctx).map((o) => o.name), ...stats };
+      return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), ...stats };
     });
   },
   async remove(props, log) {
     await withSession(props, log, async (s) => {
-      if (!s.row || s.row.status !== "expand") return;
+      if (!s.row || s.row.stage !== "expand") return;
       await runSteps(s.db, planRemoveShadowIndexes(contextOf(s, s.row), await live(s)), s.exec);
     });
   },
   async read(props) {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
-      if (s.row.status !== "expand") return { status: s.row.status };
+      if (s.row.stage !== "expand") return { stage: s.row.stage };
       const state = await live(s);
       const objects = shadowObjects(contextOf(s, s.row));
       const missing = objects.filter((o) => !(o.kind === "index" ? state.indexes[o.name] : state.constraints[o.name])).map((o) => o.name);
@@ -30,7 +30,7 @@ export const shadowIndexes: ChildHandler = {
         .filter((o) => (o.kind === "index" ? state.indexes[o.name]?.valid === false : state.constraints[o.name]?.validated === false))
         .map((o) => o.name);
       return {
-        status: s.row.status,
+        stage: s.row.stage,
         objects: objects.map((o) => o.name),
         missing,
         invalid,

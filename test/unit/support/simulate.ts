@@ -200,7 +200,7 @@ export function applyStatement(cat: SimCatalog, table: string, statement: string
     on(`ALTER SEQUENCE .*`) ||
     on(`COMMENT ON COLUMN .*`) ||
     on(`DO \\$pgshift\\$.*`) ||
-    on(`UPDATE .* SET status = '(expand|cutover|contract)', updated_at = now\\(\\) WHERE id = .*`) ||
+    on(`UPDATE .* SET stage = '(expand|cutover|contract)', updated_at = now\\(\\) WHERE id = .*`) ||
     on(`ANALYZE ${T} \\(${ID}\\)`)
   ) {
     return;

@@ -1,0 +1,27 @@
+import type { Stage } from "../spec";
+import { literal, qualified } from "./quote";
+
+/**
+ * pgshift's state table: one row per migration (its stage, the facts it was planned from, the
+ * backfill checkpoint, whether it is still reversible, its owner). It lives in the migrated
+ * table's schema by default (a table owner can create it there without CREATE on the
+ * database), or in `stateSchema`. The statements here are pure text; src/db/state.ts runs them.
+ */
+export const STATE_TABLE = "pgshift_migrations";
+
+export function stateTableName(schema: string): string {
+  return qualified(schema, STATE_TABLE);
+}
+
+/**
+ * Records the stage a migration reached. The swaps end with it, in their own transaction, so
+ * the row can never disagree with the columns.
+ */
+export function setStageSql(stateSchema: string, id: string, stage: Stage): string {
+  return `UPDATE ${stateTableName(stateSchema)} SET stage = ${literal(stage)}, updated_at = now() WHERE id = ${literal(id)}`;
+}
+
+/** The backfill checkpoint ($1 the id, $2 the checkpoint as JSON), in the batch's transaction. */
+export function saveCheckpointSql(stateSchema: string): string {
+  return `UPDATE ${stateTableName(stateSchema)} SET backfill = $2, updated_at = now() WHERE id = $1`;
+}
