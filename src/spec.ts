@@ -98,8 +98,24 @@ function fail(message: string): never {
   throw new InvalidSpecError(message);
 }
 
+/**
+ * A user's value as they wrote it, for "(got ...)" in messages: JSON for strings and objects,
+ * but NaN, Infinity, -Infinity (which JSON turns into null), bigints, undefined and functions
+ * as JavaScript prints them.
+ */
+export function got(value: unknown): string {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === undefined || typeof value === "function" || typeof value === "symbol") return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value); // a cycle
+  }
+}
+
 function requireString(value: unknown, field: string): string {
-  if (typeof value !== "string" || value.trim() === "") fail(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
+  if (typeof value !== "string" || value.trim() === "") fail(`${field} must be a non-empty string (got ${got(value)})`);
   return value.trim();
 }
 
@@ -108,11 +124,31 @@ function optionalString(value: unknown, field: string): string | undefined {
   return requireString(value, field);
 }
 
-function positiveInt(value: unknown, field: string, fallback: number, allowZero = false): number {
+/**
+ * Upper bounds of the numeric options. A value past them is a typo or a unit mistake, and
+ * would otherwise fail only at `pulumi up`, halfway through (or worse):
+ * - MAX_MS = 2^31 - 1 ms (about 24.8 days) for every duration: the largest lock_timeout
+ *   PostgreSQL accepts, and the largest delay Node's setTimeout honours (a larger one fires
+ *   after 1 ms), which the pauses use.
+ * - MAX_BATCH_ROWS = 10,000,000 rows: a batch is one transaction that holds row locks on
+ *   every row it updates; ten million rows is already minutes of locks and WAL in one
+ *   transaction, far past what the adaptive batch size needs, and keeps the LIMIT and the
+ *   batch arithmetic exact (bigint, and safe JavaScript integers).
+ * - MAX_LOCK_RETRIES = 1000 attempts: the retry schedule holds one entry per attempt; with the
+ *   pause between attempts capped at about 2 s, 1000 attempts is already more than half an
+ *   hour of retrying a lock that something holds for good.
+ */
+export const MAX_MS = 2_147_483_647;
+export const MAX_BATCH_ROWS = 10_000_000;
+export const MAX_LOCK_RETRIES = 1000;
+
+/** An integer in [1, max] ([0, max] with allowZero), or the fallback when not given. */
+function boundedInt(value: unknown, field: string, fallback: number, max: number, allowZero = false): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    fail(`${field} must be a ${allowZero ? "non-negative" : "positive"} integer (got ${JSON.stringify(value)})`);
+    fail(`${field} must be a ${allowZero ? "non-negative" : "positive"} integer (got ${got(value)})`);
   }
+  if (value > max) fail(`${field} must be at most ${max} (got ${got(value)})`);
   return value;
 }
 
@@ -173,22 +209,22 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     fail(`toType ${JSON.stringify(toType)} is not a type name (expected e.g. "bigint", "varchar(64)", "numeric(20,2)", "timestamp(3) with time zone", "app.my_enum")`);
   }
   const stage = input.stage;
-  if (!STAGES.includes(stage as Stage)) fail(`stage must be one of ${STAGES.map((s) => `"${s}"`).join(", ")} (got ${JSON.stringify(stage)})`);
+  if (!STAGES.includes(stage as Stage)) fail(`stage must be one of ${STAGES.map((s) => `"${s}"`).join(", ")} (got ${got(stage)})`);
   const b = input.backfill ?? {};
   if (typeof b !== "object" || b === null) fail("backfill must be an object");
   const backfill: Required<BackfillOptions> = {
-    batchSize: positiveInt(b.batchSize, "backfill.batchSize", DEFAULT_BACKFILL.batchSize),
-    maxBatchSize: positiveInt(b.maxBatchSize, "backfill.maxBatchSize", DEFAULT_BACKFILL.maxBatchSize),
-    pauseMs: positiveInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, true),
-    targetBatchMs: positiveInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs),
-    maxReplicationLagMs: positiveInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, true),
-    maxTransactionAgeMs: positiveInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, true),
+    batchSize: boundedInt(b.batchSize, "backfill.batchSize", DEFAULT_BACKFILL.batchSize, MAX_BATCH_ROWS),
+    maxBatchSize: boundedInt(b.maxBatchSize, "backfill.maxBatchSize", DEFAULT_BACKFILL.maxBatchSize, MAX_BATCH_ROWS),
+    pauseMs: boundedInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, MAX_MS, true),
+    targetBatchMs: boundedInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs, MAX_MS),
+    maxReplicationLagMs: boundedInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, MAX_MS, true),
+    maxTransactionAgeMs: boundedInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, MAX_MS, true),
   };
   if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);
   const lock: LockPolicy = {
-    lockTimeoutMs: positiveInt(input.lockTimeoutMs, "lockTimeoutMs", DEFAULT_LOCK_POLICY.lockTimeoutMs),
-    lockRetries: positiveInt(input.lockRetries, "lockRetries", DEFAULT_LOCK_POLICY.lockRetries),
-    maxLockTimeoutMs: positiveInt(input.maxLockTimeoutMs, "maxLockTimeoutMs", DEFAULT_LOCK_POLICY.maxLockTimeoutMs),
+    lockTimeoutMs: boundedInt(input.lockTimeoutMs, "lockTimeoutMs", DEFAULT_LOCK_POLICY.lockTimeoutMs, MAX_MS),
+    lockRetries: boundedInt(input.lockRetries, "lockRetries", DEFAULT_LOCK_POLICY.lockRetries, MAX_LOCK_RETRIES),
+    maxLockTimeoutMs: boundedInt(input.maxLockTimeoutMs, "maxLockTimeoutMs", DEFAULT_LOCK_POLICY.maxLockTimeoutMs, MAX_MS),
   };
   if (lock.maxLockTimeoutMs < lock.lockTimeoutMs) fail(`maxLockTimeoutMs (${lock.maxLockTimeoutMs}) must be >= lockTimeoutMs (${lock.lockTimeoutMs})`);
   const using = optionalString(input.using, "using");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidSpecError } from "../../src/errors";
-import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, parseQualifiedName, parseSpec, type ColumnChangeInput } from "../../src/spec";
+import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, got, parseQualifiedName, parseSpec, type ColumnChangeInput } from "../../src/spec";
 
 /** A valid input; each invalid case overrides one field. */
 const BASE: ColumnChangeInput = { table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand" };
@@ -68,6 +68,32 @@ describe("parseSpec", () => {
     });
   });
 
+  it("accepts every numeric option at its upper bound", () => {
+    const spec = parseSpec({
+      ...BASE,
+      backfill: {
+        batchSize: 10_000_000,
+        maxBatchSize: 10_000_000,
+        pauseMs: 2_147_483_647,
+        targetBatchMs: 2_147_483_647,
+        maxReplicationLagMs: 2_147_483_647,
+        maxTransactionAgeMs: 2_147_483_647,
+      },
+      lockTimeoutMs: 2_147_483_647,
+      lockRetries: 1000,
+      maxLockTimeoutMs: 2_147_483_647,
+    });
+    assert.deepEqual(spec.backfill, {
+      batchSize: 10_000_000,
+      maxBatchSize: 10_000_000,
+      pauseMs: 2_147_483_647,
+      targetBatchMs: 2_147_483_647,
+      maxReplicationLagMs: 2_147_483_647,
+      maxTransactionAgeMs: 2_147_483_647,
+    });
+    assert.deepEqual(spec.lock, { lockTimeoutMs: 2_147_483_647, lockRetries: 1000, maxLockTimeoutMs: 2_147_483_647 });
+  });
+
   describe("accepts type names as ALTER COLUMN ... TYPE does", () => {
     for (const toType of [
       "bigint",
@@ -132,7 +158,36 @@ describe("parseSpec", () => {
     { name: "zero batchSize", input: { ...BASE, backfill: { batchSize: 0 } }, message: "backfill.batchSize must be a positive integer (got 0)" },
     { name: "fractional batchSize", input: { ...BASE, backfill: { batchSize: 1.5 } }, message: "backfill.batchSize must be a positive integer (got 1.5)" },
     { name: "batchSize as a string", input: untyped({ backfill: { batchSize: "10" } }), message: 'backfill.batchSize must be a positive integer (got "10")' },
-    { name: "NaN targetBatchMs", input: { ...BASE, backfill: { targetBatchMs: NaN } }, message: "backfill.targetBatchMs must be a positive integer (got null)" },
+    // as written, not as JSON.stringify prints them (null)
+    { name: "NaN targetBatchMs", input: { ...BASE, backfill: { targetBatchMs: NaN } }, message: "backfill.targetBatchMs must be a positive integer (got NaN)" },
+    { name: "Infinity batchSize", input: { ...BASE, backfill: { batchSize: Infinity } }, message: "backfill.batchSize must be a positive integer (got Infinity)" },
+    { name: "-Infinity pauseMs", input: { ...BASE, backfill: { pauseMs: -Infinity } }, message: "backfill.pauseMs must be a non-negative integer (got -Infinity)" },
+    { name: "Infinity lockRetries", input: { ...BASE, lockRetries: Infinity }, message: "lockRetries must be a positive integer (got Infinity)" },
+    { name: "bigint lockRetries", input: untyped({ lockRetries: 10n }), message: "lockRetries must be a positive integer (got 10n)" },
+    { name: "NaN stage", input: untyped({ stage: NaN }), message: 'stage must be one of "expand", "cutover", "contract" (got NaN)' },
+    // upper bounds: each names the field, the bound and the value
+    { name: "batchSize 1e20", input: { ...BASE, backfill: { batchSize: 1e20 } }, message: "backfill.batchSize must be at most 10000000 (got 100000000000000000000)" },
+    {
+      name: "maxBatchSize above 10,000,000",
+      input: { ...BASE, backfill: { maxBatchSize: 10_000_001 } },
+      message: "backfill.maxBatchSize must be at most 10000000 (got 10000001)",
+    },
+    { name: "pauseMs 2^31", input: { ...BASE, backfill: { pauseMs: 2 ** 31 } }, message: "backfill.pauseMs must be at most 2147483647 (got 2147483648)" },
+    { name: "targetBatchMs 1e12", input: { ...BASE, backfill: { targetBatchMs: 1e12 } }, message: "backfill.targetBatchMs must be at most 2147483647 (got 1000000000000)" },
+    {
+      name: "maxReplicationLagMs 2^31",
+      input: { ...BASE, backfill: { maxReplicationLagMs: 2 ** 31 } },
+      message: "backfill.maxReplicationLagMs must be at most 2147483647 (got 2147483648)",
+    },
+    {
+      name: "maxTransactionAgeMs 1e21",
+      input: { ...BASE, backfill: { maxTransactionAgeMs: 1e21 } },
+      message: "backfill.maxTransactionAgeMs must be at most 2147483647 (got 1e+21)",
+    },
+    { name: "lockTimeoutMs 3e9", input: { ...BASE, lockTimeoutMs: 3e9 }, message: "lockTimeoutMs must be at most 2147483647 (got 3000000000)" },
+    { name: "maxLockTimeoutMs 3e9", input: { ...BASE, maxLockTimeoutMs: 3e9 }, message: "maxLockTimeoutMs must be at most 2147483647 (got 3000000000)" },
+    { name: "lockRetries 2^32", input: { ...BASE, lockRetries: 2 ** 32 }, message: "lockRetries must be at most 1000 (got 4294967296)" },
+    { name: "lockRetries 1001", input: { ...BASE, lockRetries: 1001 }, message: "lockRetries must be at most 1000 (got 1001)" },
     { name: "negative pauseMs", input: { ...BASE, backfill: { pauseMs: -1 } }, message: "backfill.pauseMs must be a non-negative integer (got -1)" },
     {
       name: "negative maxReplicationLagMs",
@@ -194,6 +249,28 @@ describe("parseSpec", () => {
       () => parseSpec({ ...BASE, using: String.raw`E'\'') ; drop table x; select (''` }),
       'using must be a single SQL expression (no ";")',
     );
+  });
+});
+
+describe("got (the value in every \"(got ...)\" message)", () => {
+  const cases: [unknown, string][] = [
+    [NaN, "NaN"],
+    [Infinity, "Infinity"],
+    [-Infinity, "-Infinity"],
+    [-0, "-0"],
+    [1.5, "1.5"],
+    [1e21, "1e+21"],
+    [10n, "10n"],
+    [undefined, "undefined"],
+    [null, "null"],
+    ["10", '"10"'],
+    [{ a: 1 }, '{"a":1}'],
+  ];
+  for (const [value, text] of cases) it(`${text}`, () => assert.equal(got(value), text));
+  it("an object with a cycle", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.equal(got(cyclic), "[object Object]");
   });
 });
 
