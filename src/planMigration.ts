@@ -11,7 +11,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/e
 import { planContext, untouched } from "./plan/facts";
 import { statementsOf } from "./plan/step";
 import { preflight } from "./preflight";
-import type { ColumnChangeSpec, MigrationSpec, Stage } from "./spec";
+import { resolveStateSchema, type ColumnChangeSpec, type MigrationSpec, type Stage } from "./spec";
 
 /** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
 export interface MigrationPlan {
@@ -77,7 +77,7 @@ export function checkSameTarget(recorded: Pick<MigrationSpec, "toType" | "using"
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec): Promise<MigrationPlan> {
   const t = await resolveTable(db, spec.table);
   const names = migrationNames(t.schema, t.name, spec.column);
-  const stateSchema = spec.stateSchema ?? t.schema;
+  const stateSchema = resolveStateSchema(spec.stateSchema, t.schema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkTransition(row?.status ?? null, spec.stage, names.id);
   if (row && row.status !== "contract") checkSameTarget(row.spec, spec, row.status, names.id);

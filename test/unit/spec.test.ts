@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidSpecError } from "../../src/errors";
-import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, got, parseQualifiedName, parseSpec, type ColumnChangeInput } from "../../src/spec";
+import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, got, parseQualifiedName, parseSchemaName, parseSpec, resolveStateSchema, type ColumnChangeInput } from "../../src/spec";
 
 /** A valid input; each invalid case overrides one field. */
 const BASE: ColumnChangeInput = { table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand" };
@@ -229,6 +229,15 @@ describe("parseSpec", () => {
     },
     { name: "allowNarrowing not a boolean", input: untyped({ allowNarrowing: "yes" }), message: "allowNarrowing must be a boolean" },
     { name: "blank stateSchema", input: { ...BASE, stateSchema: "  " }, message: 'stateSchema must be a non-empty string (got "  ")' },
+    { name: "qualified stateSchema", input: { ...BASE, stateSchema: "db.app" }, message: 'stateSchema "db.app" must be a single schema name, not a qualified name' },
+    {
+      name: "stateSchema with a space",
+      input: { ...BASE, stateSchema: "my schema" },
+      message: 'stateSchema "my schema" is not a valid schema name; quote unusual names like "My Schema"',
+    },
+    { name: "stateSchema with an open quote", input: { ...BASE, stateSchema: '"App' }, message: 'stateSchema "\\"App" has an unterminated quoted identifier' },
+    { name: "stateSchema as an empty quoted identifier", input: { ...BASE, stateSchema: '""' }, message: 'stateSchema "\\"\\"" has an empty quoted identifier' },
+    { name: "stateSchema with SQL after it", input: { ...BASE, stateSchema: "app; drop table x" }, message: 'stateSchema "app; drop table x" is not a valid schema name; quote unusual names like "My Schema"' },
   ];
 
   describe("rejects invalid input with an exact InvalidSpecError", () => {
@@ -271,6 +280,32 @@ describe("got (the value in every \"(got ...)\" message)", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     assert.equal(got(cyclic), "[object Object]");
+  });
+});
+
+describe("stateSchema is read like the table's schema", () => {
+  const cases: [string, string][] = [
+    ["app", "app"],
+    ["App", "app"],
+    ["  PGSHIFT_State ", "pgshift_state"],
+    ['"App"', "App"],
+    ['"My Schema"', "My Schema"],
+    ['"a""b"', 'a"b'],
+    ["s$1", "s$1"],
+  ];
+  for (const [text, schema] of cases) {
+    it(`${text} -> ${schema}`, () => {
+      assert.equal(parseSchemaName(text), schema);
+      // the spec keeps it as written (like table); the state table lives in the resolved schema
+      const spec = parseSpec({ ...BASE, stateSchema: text });
+      assert.equal(spec.stateSchema, text.trim());
+      assert.equal(resolveStateSchema(spec.stateSchema, "public"), schema);
+    });
+  }
+  it("defaults to the table's schema", () => assert.equal(resolveStateSchema(parseSpec(BASE).stateSchema, "Tenant A"), "Tenant A"));
+  it("parseSpec is idempotent on a quoted stateSchema (the provider's check re-parses the stored spec)", () => {
+    const once = parseSpec({ ...BASE, stateSchema: '"My Schema"' });
+    assert.deepEqual(parseSpec(once), once);
   });
 });
 
