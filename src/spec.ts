@@ -1,4 +1,5 @@
 import { InvalidSpecError } from "./errors";
+import { typeNameProblem } from "./sql/typeName";
 
 /** The three stages of a column type change; see README "Stages". */
 export const STAGES = ["expand", "cutover", "contract"] as const;
@@ -90,9 +91,6 @@ export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
 };
 
 export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 };
-
-/** A type name as PostgreSQL's grammar accepts it, with optional modifiers and array bounds. */
-const TYPE_NAME = /^("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)(\.("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))?( [A-Za-z]+)*\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?( [A-Za-z]+)*(\[\d*\])*$/;
 
 function fail(message: string): never {
   throw new InvalidSpecError(message);
@@ -244,7 +242,14 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
   parseQualifiedName(table);
   const column = requireString(input.column, "column");
   const toType = requireString(input.toType, "toType");
-  if (!TYPE_NAME.test(toType)) {
+  const typeProblem = typeNameProblem(toType);
+  if (typeProblem?.kind === "trailing") {
+    fail(
+      `toType ${JSON.stringify(toType)} takes a type only: ${JSON.stringify(typeProblem.rest)} after ${JSON.stringify(typeProblem.type)} is not part of a type name ` +
+        `(constraints, defaults and collations cannot be changed through toType)`,
+    );
+  }
+  if (typeProblem) {
     fail(`toType ${JSON.stringify(toType)} is not a type name (expected e.g. "bigint", "varchar(64)", "numeric(20,2)", "timestamp(3) with time zone", "app.my_enum")`);
   }
   const stage = input.stage;

@@ -109,6 +109,28 @@ describe("parseSpec", () => {
       '"My Type"',
       "text[]",
       "integer[3]",
+      "DOUBLE PRECISION",
+      "double precision[]",
+      "character varying",
+      "char varying(10)",
+      "national character varying(10)",
+      "bit varying(8)",
+      "bit(3)",
+      "timestamp with time zone",
+      "timestamp without time zone",
+      "TIME(6) WITHOUT TIME ZONE",
+      "interval",
+      "interval(3)",
+      "interval year to month",
+      "interval day to second(3)",
+      "interval minute",
+      "numeric(5, -2)",
+      "varchar(64)[][]",
+      "integer array",
+      "integer ARRAY[4]",
+      'pg_catalog."char"',
+      '"My Schema"."My ""Quoted"" Type"',
+      "public.citext",
     ]) {
       it(toType, () => assert.equal(parseSpec({ ...BASE, toType }).toType, toType));
     }
@@ -146,6 +168,33 @@ describe("parseSpec", () => {
     },
     { name: "toType with a comment", input: { ...BASE, toType: "bigint -- x" }, message: `toType "bigint -- x" is not a type name ${TYPE_HINT}` },
     { name: "toType with a cast", input: { ...BASE, toType: "bigint)::text" }, message: `toType "bigint)::text" is not a type name ${TYPE_HINT}` },
+    ...(
+      [
+        ["bigint primary key", "bigint", "primary key"],
+        ["bigint not null", "bigint", "not null"],
+        ["integer default 1", "integer", "default 1"],
+        ['text collate "C"', "text", 'collate "C"'],
+        ["varchar(64) unique", "varchar(64)", "unique"],
+        ["timestamp(3) with time zone not null", "timestamp(3) with time zone", "not null"],
+        ["double precision references t (id)", "double precision", "references t (id)"],
+        ["interval year to month check (true)", "interval year to month", "check (true)"],
+        ["text[] generated always as (x) stored", "text[]", "generated always as (x) stored"],
+        ["bigint with time zone", "bigint", "with time zone"],
+      ] as const
+    ).map(([toType, type, rest]) => ({
+      name: `toType ${toType}`,
+      input: { ...BASE, toType },
+      message:
+        `toType ${JSON.stringify(toType)} takes a type only: ${JSON.stringify(rest)} after ${JSON.stringify(type)} is not part of a type name ` +
+        `(constraints, defaults and collations cannot be changed through toType)`,
+    })),
+    { name: "toType with a half phrase", input: { ...BASE, toType: "timestamp with time" }, message: `toType "timestamp with time" is not a type name ${TYPE_HINT}` },
+    { name: "toType national alone", input: { ...BASE, toType: "national varying" }, message: `toType "national varying" is not a type name ${TYPE_HINT}` },
+    { name: "toType interval year to day", input: { ...BASE, toType: "interval year to day" }, message: `toType "interval year to day" is not a type name ${TYPE_HINT}` },
+    { name: "toType with an unclosed modifier", input: { ...BASE, toType: "numeric(20" }, message: `toType "numeric(20" is not a type name ${TYPE_HINT}` },
+    { name: "toType with a word modifier", input: { ...BASE, toType: "numeric(x)" }, message: `toType "numeric(x)" is not a type name ${TYPE_HINT}` },
+    { name: "toType with a block comment", input: { ...BASE, toType: "bigint /* x */" }, message: `toType "bigint /* x */" is not a type name ${TYPE_HINT}` },
+    { name: "toType three-part name", input: { ...BASE, toType: "a.b.c" }, message: `toType "a.b.c" is not a type name ${TYPE_HINT}` },
     {
       name: "bad stage",
       input: untyped({ stage: "bogus" }),
