@@ -1,4 +1,5 @@
 import { InvalidSpecError } from "./errors";
+import { expressionProblem } from "./sql/scan";
 import { typeNameProblem } from "./sql/typeName";
 
 /** The three stages of a column type change; see README "Stages". */
@@ -274,8 +275,10 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
   const using = optionalString(input.using, "using");
   const reverseUsing = optionalString(input.reverseUsing, "reverseUsing");
   for (const [field, expr] of [["using", using], ["reverseUsing", reverseUsing]] as const) {
-    // E'...' literals may escape a quote with a backslash
-    if (expr && /;/.test(expr.replace(/[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'/g, ""))) fail(`${field} must be a single SQL expression (no ";")`);
+    const problem = expr === undefined ? null : expressionProblem(expr);
+    if (problem?.kind === "semicolon") fail(`${field} must be a single SQL expression (no ";")`);
+    if (problem?.kind === "unbalanced") fail(`${field} must be a single SQL expression (its parentheses do not balance)`);
+    if (problem?.kind === "unterminated") fail(`${field} has an unterminated ${problem.what}`);
   }
   if (input.allowNarrowing !== undefined && typeof input.allowNarrowing !== "boolean") fail("allowNarrowing must be a boolean");
   // kept as written (like table); resolveStateSchema reads it where the state table is used

@@ -23,12 +23,17 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** parseSpec over a child's spec (its lock policy included), for its errors. */
+function validateSpec(spec: StepInputs["spec"]): void {
+  parseSpec({ ...spec, ...spec.lock, stage: "expand" });
+}
+
 export async function check(_olds: Partial<StepInputs>, news: StepInputs): Promise<{ inputs: StepInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   if (!STEP_KINDS.includes(news.kind)) failures.push({ property: "kind", reason: `unknown step kind ${JSON.stringify(news.kind)}` });
   try {
     // the spec may contain unknowns during preview; it was already validated by the component
-    if (typeof news.spec === "object" && news.spec !== null) parseSpec({ ...news.spec, stage: "expand" });
+    if (typeof news.spec === "object" && news.spec !== null) validateSpec(news.spec);
   } catch (err) {
     failures.push({ property: "spec", reason: asError(err).message });
   }
@@ -58,6 +63,10 @@ function resourceId(inputs: StepInputs): string {
 }
 
 async function apply(inputs: StepInputs): Promise<StepOutputs> {
+  // again here, before connecting: a spec that skipped check (a JS caller, a state written by
+  // an older pgshift with weaker rules) must not reach any DDL. (delete does not re-validate:
+  // undoing an old migration must stay possible.)
+  validateSpec(inputs.spec);
   const result = await handlers[inputs.kind].apply(inputs, log);
   return { ...inputs, result };
 }
