@@ -13,7 +13,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/e
 import { planContext, untouched } from "./plan/facts";
 import { statementsOf } from "./plan/step";
 import { preflight } from "./preflight";
-import type { ColumnChangeSpec, MigrationSpec, Stage } from "./spec";
+import { resolveStateSchema, type ColumnChangeSpec, type MigrationSpec, type Stage } from "./spec";
 
 /** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
 export interface MigrationPlan {
@@ -100,7 +100,7 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
   const t = await resolveTable(db, spec.table);
   const names = migrationNames(t.schema, t.name, spec.column);
-  const stateSchema = spec.stateSchema ?? t.schema;
+  const stateSchema = resolveStateSchema(spec.stateSchema, t.schema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
   checkTransition(row?.stage ?? null, spec.stage, names.id);

@@ -20,6 +20,7 @@ import {
 import { planContext, type MigrationFacts, type PlanContext } from "./plan/facts";
 import type { MigrationSpec } from "./spec";
 import { conversionExpression, convertFunctionSql, reverseConvertFunctionSql } from "./sql/functions";
+import { dollarQuote } from "./sql/dollarQuote";
 import { ident, keyAsText, qualified } from "./sql/quote";
 
 /** How many failing keys a conversion error names. */
@@ -296,7 +297,7 @@ async function failingKeys(db: ClientBase, ctx: PlanContext, conv: string, keyTe
   await db.query(
     // variables carry a pgshift_ prefix and column names win conflicts: the table's own
     // columns may be called n, key, max ...
-    `CREATE FUNCTION pg_temp.pgshift_failing_keys(pgshift_max int) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+    `CREATE FUNCTION pg_temp.pgshift_failing_keys(pgshift_max int) RETURNS SETOF text LANGUAGE plpgsql AS ${dollarQuote(`
      #variable_conflict use_column
      DECLARE pgshift_row record; pgshift_n int := 0; pgshift_bad boolean;
      BEGIN
@@ -307,7 +308,7 @@ async function failingKeys(db: ClientBase, ctx: PlanContext, conv: string, keyTe
          END;
          IF pgshift_bad THEN pgshift_n := pgshift_n + 1; RETURN NEXT pgshift_row.pgshift_key; EXIT WHEN pgshift_n >= pgshift_max; END IF;
        END LOOP;
-     END $f$`,
+     END `)}`,
   );
   const { rows } = await db.query<{ key: string }>(`SELECT k AS key FROM pg_temp.pgshift_failing_keys($1) AS k`, [FAILING_KEYS_SHOWN]);
   return rows.map((r) => `(${r.key})`);

@@ -1,4 +1,6 @@
 import { InvalidSpecError } from "./errors";
+import { expressionProblem } from "./sql/scan";
+import { typeNameProblem } from "./sql/typeName";
 
 /** The three stages of a column type change; see README "Stages". */
 export const STAGES = ["expand", "cutover", "contract"] as const;
@@ -91,15 +93,28 @@ export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
 
 export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 };
 
-/** A type name as PostgreSQL's grammar accepts it, with optional modifiers and array bounds. */
-const TYPE_NAME = /^("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)(\.("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))?( [A-Za-z]+)*\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?( [A-Za-z]+)*(\[\d*\])*$/;
-
 function fail(message: string): never {
   throw new InvalidSpecError(message);
 }
 
+/**
+ * A user's value as they wrote it, for "(got ...)" in messages: JSON for strings and objects,
+ * but NaN, Infinity, -Infinity (which JSON turns into null), bigints, undefined and functions
+ * as JavaScript prints them.
+ */
+export function got(value: unknown): string {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === undefined || typeof value === "function" || typeof value === "symbol") return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value); // a cycle
+  }
+}
+
 function requireString(value: unknown, field: string): string {
-  if (typeof value !== "string" || value.trim() === "") fail(`${field} must be a non-empty string (got ${JSON.stringify(value)})`);
+  if (typeof value !== "string" || value.trim() === "") fail(`${field} must be a non-empty string (got ${got(value)})`);
   return value.trim();
 }
 
@@ -108,19 +123,54 @@ function optionalString(value: unknown, field: string): string | undefined {
   return requireString(value, field);
 }
 
-function positiveInt(value: unknown, field: string, fallback: number, allowZero = false): number {
+/**
+ * Upper bounds of the numeric options. A value past them is a typo or a unit mistake, and
+ * would otherwise fail only at `pulumi up`, halfway through (or worse):
+ * - MAX_MS = 2^31 - 1 ms (about 24.8 days) for every duration: the largest lock_timeout
+ *   PostgreSQL accepts, and the largest delay Node's setTimeout honours (a larger one fires
+ *   after 1 ms), which the pauses use.
+ * - MAX_BATCH_ROWS = 10,000,000 rows: a batch is one transaction that holds row locks on
+ *   every row it updates; ten million rows is already minutes of locks and WAL in one
+ *   transaction, far past what the adaptive batch size needs, and keeps the LIMIT and the
+ *   batch arithmetic exact (bigint, and safe JavaScript integers).
+ * - MAX_LOCK_RETRIES = 1000 attempts: the retry schedule holds one entry per attempt; with the
+ *   pause between attempts capped at about 2 s, 1000 attempts is already more than half an
+ *   hour of retrying a lock that something holds for good.
+ */
+export const MAX_MS = 2_147_483_647;
+export const MAX_BATCH_ROWS = 10_000_000;
+export const MAX_LOCK_RETRIES = 1000;
+
+/** An integer in [1, max] ([0, max] with allowZero), or the fallback when not given. */
+function boundedInt(value: unknown, field: string, fallback: number, max: number, allowZero = false): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    fail(`${field} must be a ${allowZero ? "non-negative" : "positive"} integer (got ${JSON.stringify(value)})`);
+    fail(`${field} must be a ${allowZero ? "non-negative" : "positive"} integer (got ${got(value)})`);
   }
+  if (value > max) fail(`${field} must be at most ${max} (got ${got(value)})`);
   return value;
 }
 
+/** How a name field reads in messages; see nameParts. */
+interface NameKind {
+  /** `table name`, `stateSchema` */
+  label: string;
+  /** what a valid value is, for the message: `(optionally schema-qualified) name` */
+  valid: string;
+  /** an example of quoting: `"My Table"` */
+  quoted: string;
+}
+
+const TABLE_NAME: NameKind = { label: "table name", valid: "(optionally schema-qualified) name", quoted: '"My Table"' };
+const SCHEMA_NAME: NameKind = { label: "stateSchema", valid: "schema name", quoted: '"My Schema"' };
+
 /**
- * Splits `schema.table` / `"My Schema"."T"` into parts. Unquoted parts are folded to lower
- * case, as PostgreSQL does; quoted parts are kept exactly.
+ * Splits a dotted SQL name into its parts, as PostgreSQL reads identifiers: unquoted parts are
+ * folded to lower case, quoted parts ("My Schema", with "" for a quote) are kept exactly. The
+ * one home of identifier parsing: table names and stateSchema both go through here.
  */
-export function parseQualifiedName(text: string): { schema?: string; name: string } {
+function nameParts(text: string, kind: NameKind): string[] {
+  const what = `${kind.label} ${JSON.stringify(text)}`;
   const parts: string[] = [];
   let i = 0;
   const s = text.trim();
@@ -129,7 +179,7 @@ export function parseQualifiedName(text: string): { schema?: string; name: strin
       let j = i + 1;
       let part = "";
       for (;;) {
-        if (j >= s.length) fail(`table name ${JSON.stringify(text)} has an unterminated quoted identifier`);
+        if (j >= s.length) fail(`${what} has an unterminated quoted identifier`);
         if (s[j] === '"') {
           if (s[j + 1] === '"') {
             part += '"';
@@ -140,26 +190,50 @@ export function parseQualifiedName(text: string): { schema?: string; name: strin
         }
         part += s[j++];
       }
-      if (part === "") fail(`table name ${JSON.stringify(text)} has an empty quoted identifier`);
+      if (part === "") fail(`${what} has an empty quoted identifier`);
       parts.push(part);
       i = j + 1;
     } else {
       let j = i;
       while (j < s.length && s[j] !== ".") j++;
       const part = s.slice(i, j).trim();
-      if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part)) fail(`table name ${JSON.stringify(text)} is not a valid (optionally schema-qualified) name; quote unusual names like "My Table"`);
+      if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(part)) fail(`${what} is not a valid ${kind.valid}; quote unusual names like ${kind.quoted}`);
       parts.push(part.toLowerCase());
       i = j;
     }
     if (i < s.length) {
-      if (s[i] !== ".") fail(`table name ${JSON.stringify(text)} is not a valid (optionally schema-qualified) name`);
+      if (s[i] !== ".") fail(`${what} is not a valid ${kind.valid}`);
       i++;
-      if (i >= s.length) fail(`table name ${JSON.stringify(text)} ends with a dot`);
+      if (i >= s.length) fail(`${what} ends with a dot`);
     }
   }
+  return parts;
+}
+
+/**
+ * Splits `schema.table` / `"My Schema"."T"` into parts. Unquoted parts are folded to lower
+ * case, as PostgreSQL does; quoted parts are kept exactly.
+ */
+export function parseQualifiedName(text: string): { schema?: string; name: string } {
+  const parts = nameParts(text, TABLE_NAME);
   if (parts.length === 1) return { name: parts[0] };
   if (parts.length === 2) return { schema: parts[0], name: parts[1] };
   return fail(`table name ${JSON.stringify(text)} must be "table" or "schema.table"`);
+}
+
+/** A schema name as PostgreSQL reads it: `App` is schema app, `"App"` schema App. One identifier only. */
+export function parseSchemaName(text: string): string {
+  const parts = nameParts(text, SCHEMA_NAME);
+  if (parts.length !== 1) fail(`stateSchema ${JSON.stringify(text)} must be a single schema name, not a qualified name`);
+  return parts[0];
+}
+
+/**
+ * The schema of the state table: `stateSchema` as written by the user, read like the table's
+ * schema (unquoted folds to lower case), or else the table's own schema.
+ */
+export function resolveStateSchema(stateSchema: string | undefined, tableSchema: string): string {
+  return stateSchema === undefined ? tableSchema : parseSchemaName(stateSchema);
 }
 
 /** Validates user input and fills defaults. Throws InvalidSpecError with an exact message. */
@@ -169,36 +243,47 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
   parseQualifiedName(table);
   const column = requireString(input.column, "column");
   const toType = requireString(input.toType, "toType");
-  if (!TYPE_NAME.test(toType)) {
+  const typeProblem = typeNameProblem(toType);
+  if (typeProblem?.kind === "trailing") {
+    fail(
+      `toType ${JSON.stringify(toType)} takes a type only: ${JSON.stringify(typeProblem.rest)} after ${JSON.stringify(typeProblem.type)} is not part of a type name ` +
+        `(constraints, defaults and collations cannot be changed through toType)`,
+    );
+  }
+  if (typeProblem) {
     fail(`toType ${JSON.stringify(toType)} is not a type name (expected e.g. "bigint", "varchar(64)", "numeric(20,2)", "timestamp(3) with time zone", "app.my_enum")`);
   }
   const stage = input.stage;
-  if (!STAGES.includes(stage as Stage)) fail(`stage must be one of ${STAGES.map((s) => `"${s}"`).join(", ")} (got ${JSON.stringify(stage)})`);
+  if (!STAGES.includes(stage as Stage)) fail(`stage must be one of ${STAGES.map((s) => `"${s}"`).join(", ")} (got ${got(stage)})`);
   const b = input.backfill ?? {};
   if (typeof b !== "object" || b === null) fail("backfill must be an object");
   const backfill: Required<BackfillOptions> = {
-    batchSize: positiveInt(b.batchSize, "backfill.batchSize", DEFAULT_BACKFILL.batchSize),
-    maxBatchSize: positiveInt(b.maxBatchSize, "backfill.maxBatchSize", DEFAULT_BACKFILL.maxBatchSize),
-    pauseMs: positiveInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, true),
-    targetBatchMs: positiveInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs),
-    maxReplicationLagMs: positiveInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, true),
-    maxTransactionAgeMs: positiveInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, true),
+    batchSize: boundedInt(b.batchSize, "backfill.batchSize", DEFAULT_BACKFILL.batchSize, MAX_BATCH_ROWS),
+    maxBatchSize: boundedInt(b.maxBatchSize, "backfill.maxBatchSize", DEFAULT_BACKFILL.maxBatchSize, MAX_BATCH_ROWS),
+    pauseMs: boundedInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, MAX_MS, true),
+    targetBatchMs: boundedInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs, MAX_MS),
+    maxReplicationLagMs: boundedInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, MAX_MS, true),
+    maxTransactionAgeMs: boundedInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, MAX_MS, true),
   };
   if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);
   const lock: LockPolicy = {
-    lockTimeoutMs: positiveInt(input.lockTimeoutMs, "lockTimeoutMs", DEFAULT_LOCK_POLICY.lockTimeoutMs),
-    lockRetries: positiveInt(input.lockRetries, "lockRetries", DEFAULT_LOCK_POLICY.lockRetries),
-    maxLockTimeoutMs: positiveInt(input.maxLockTimeoutMs, "maxLockTimeoutMs", DEFAULT_LOCK_POLICY.maxLockTimeoutMs),
+    lockTimeoutMs: boundedInt(input.lockTimeoutMs, "lockTimeoutMs", DEFAULT_LOCK_POLICY.lockTimeoutMs, MAX_MS),
+    lockRetries: boundedInt(input.lockRetries, "lockRetries", DEFAULT_LOCK_POLICY.lockRetries, MAX_LOCK_RETRIES),
+    maxLockTimeoutMs: boundedInt(input.maxLockTimeoutMs, "maxLockTimeoutMs", DEFAULT_LOCK_POLICY.maxLockTimeoutMs, MAX_MS),
   };
   if (lock.maxLockTimeoutMs < lock.lockTimeoutMs) fail(`maxLockTimeoutMs (${lock.maxLockTimeoutMs}) must be >= lockTimeoutMs (${lock.lockTimeoutMs})`);
   const using = optionalString(input.using, "using");
   const reverseUsing = optionalString(input.reverseUsing, "reverseUsing");
   for (const [field, expr] of [["using", using], ["reverseUsing", reverseUsing]] as const) {
-    // E'...' literals may escape a quote with a backslash
-    if (expr && /;/.test(expr.replace(/[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'/g, ""))) fail(`${field} must be a single SQL expression (no ";")`);
-    if (expr && expr.includes("$pgshift$")) fail(`${field} must not contain the quote tag $pgshift$`);
+    const problem = expr === undefined ? null : expressionProblem(expr);
+    if (problem?.kind === "semicolon") fail(`${field} must be a single SQL expression (no ";")`);
+    if (problem?.kind === "unbalanced") fail(`${field} must be a single SQL expression (its parentheses do not balance)`);
+    if (problem?.kind === "unterminated") fail(`${field} has an unterminated ${problem.what}`);
   }
   if (input.allowNarrowing !== undefined && typeof input.allowNarrowing !== "boolean") fail("allowNarrowing must be a boolean");
+  // kept as written (like table); resolveStateSchema reads it where the state table is used
+  const stateSchema = input.stateSchema ? requireString(input.stateSchema, "stateSchema") : undefined;
+  if (stateSchema) parseSchemaName(stateSchema);
   return {
     table,
     column,
@@ -209,6 +294,6 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     allowNarrowing: input.allowNarrowing ?? false,
     backfill,
     lock,
-    ...(input.stateSchema ? { stateSchema: requireString(input.stateSchema, "stateSchema") } : {}),
+    ...(stateSchema ? { stateSchema } : {}),
   };
 }

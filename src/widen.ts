@@ -4,6 +4,7 @@ import { withConnection, type ConnectionConfig } from "./db/connection";
 import { readMigration } from "./db/state";
 import { ColumnNotFoundError, InvalidSpecError } from "./errors";
 import { migrationNames } from "./names";
+import { resolveStateSchema } from "./spec";
 import { qualified } from "./sql/quote";
 
 /** The widenings WidenColumn infers from the column's current type. */
@@ -16,7 +17,7 @@ export const WIDEN_TO: Record<string, string> = { smallint: "integer", integer: 
 export function inferWidening(conn: ConnectionConfig, table: string, column: string, stateSchema?: string): Promise<string> {
   return withConnection(conn, async (db) => {
     const t = await resolveTable(db, table);
-    const row = await readMigration(db, stateSchema ?? t.schema, migrationNames(t.schema, t.name, column).id);
+    const row = await readMigration(db, resolveStateSchema(stateSchema, t.schema), migrationNames(t.schema, t.name, column).id);
     if (row) return row.facts.to.formatted;
     const current = await describeColumnType(db, qualified(t.schema, t.name), column);
     if (!current) throw new ColumnNotFoundError(table, column);

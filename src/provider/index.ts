@@ -27,12 +27,17 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** parseSpec over a child's spec (its lock policy included), for its errors. */
+function validateSpec(spec: ChildInputs["spec"]): void {
+  parseSpec({ ...spec, ...spec.lock, stage: "expand" });
+}
+
 export async function check(_olds: Partial<ChildInputs>, news: ChildInputs): Promise<{ inputs: ChildInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   if (!CHILD_KINDS.includes(news.kind)) failures.push({ property: "kind", reason: `unknown child kind ${JSON.stringify(news.kind)}` });
   try {
     // the spec may contain unknowns during preview; it was already validated by the component
-    if (typeof news.spec === "object" && news.spec !== null) parseSpec({ ...news.spec, stage: "expand" });
+    if (typeof news.spec === "object" && news.spec !== null) validateSpec(news.spec);
   } catch (err) {
     failures.push({ property: "spec", reason: asError(err).message });
   }
@@ -92,9 +97,16 @@ function resourceId(inputs: ChildInputs): string {
   return `${inputs.spec.table}.${inputs.spec.column}/${inputs.kind}`;
 }
 
-/** Runs the child's handler on `table` (resolved once, when the child is created) and records it in the outputs. */
-async function apply(inputs: ChildInputs, table: TableRef): Promise<ChildOutputs> {
-  const withTable = { ...inputs, table };
+/**
+ * Runs the child's handler on its table (`recorded` when the child was created, else resolved
+ * now, once) and records that table in the outputs.
+ */
+async function apply(inputs: ChildInputs, recorded: TableRef | undefined): Promise<ChildOutputs> {
+  // again here, before connecting: a spec that skipped check (a JS caller, a state written by
+  // an older pgshift with weaker rules) must not reach any DDL. (delete does not re-validate:
+  // undoing an old migration must stay possible.)
+  validateSpec(inputs.spec);
+  const withTable = { ...inputs, table: recorded ?? (await resolveOnce(inputs)) };
   const result = await handlers[inputs.kind].apply(withTable, log);
   return { ...withTable, result };
 }
@@ -115,7 +127,7 @@ function rethrow(err: unknown): never {
 
 export async function create(inputs: ChildInputs): Promise<{ id: string; outs: ChildOutputs }> {
   try {
-    return { id: resourceId(inputs), outs: await apply(inputs, await resolveOnce(inputs)) };
+    return { id: resourceId(inputs), outs: await apply(inputs, undefined) };
   } catch (err) {
     rethrow(err);
   }
@@ -124,7 +136,7 @@ export async function create(inputs: ChildInputs): Promise<{ id: string; outs: C
 export async function update(_id: string, olds: ChildOutputs, news: ChildInputs): Promise<{ outs: ChildOutputs }> {
   try {
     // children created before the table was recorded resolve it now, once
-    return { outs: await apply(news, olds.table ?? (await resolveOnce(news))) };
+    return { outs: await apply(news, olds.table) };
   } catch (err) {
     rethrow(err);
   }

@@ -8,7 +8,7 @@ import { checkOwner, readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
 import { functionNames, migrationNames, type MigrationNames } from "../names";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
-import type { MigrationSpec } from "../spec";
+import { resolveStateSchema, type MigrationSpec } from "../spec";
 import { qualified } from "../sql/quote";
 import type { ChildInputs } from "./inputs";
 
@@ -35,7 +35,7 @@ export async function withSession<T>(inputs: ChildInputs, log: Log, fn: (s: Sess
   return withConnection(inputs.connection, async (db) => {
     const t = await resolveTable(db, tableText(inputs));
     const names = migrationNames(t.schema, t.name, inputs.spec.column);
-    const stateSchema = inputs.spec.stateSchema ?? t.schema;
+    const stateSchema = resolveStateSchema(inputs.spec.stateSchema, t.schema);
     return withMigrationLock(db, names.id, async () => {
       const row = await readMigration(db, stateSchema, names.id);
       checkOwner(names.id, row?.owner ?? null, inputs.owner);

@@ -1,8 +1,6 @@
 import type { PlanContext } from "../plan/facts";
+import { dollarQuote } from "./dollarQuote";
 import { ident, qualified } from "./quote";
-
-/** Dollar-quote tag for function bodies; user expressions cannot contain it (checked in spec). */
-const BODY = "$pgshift$";
 
 function fn(ctx: PlanContext, name: string): string {
   return qualified(ctx.facts.table.schema, name);
@@ -16,9 +14,13 @@ export function reverseConvertFunctionName(ctx: PlanContext): string {
   return fn(ctx, ctx.names.reverseConvertFunction);
 }
 
-/** `(expression)::type`, or the plain cast of the column when no expression is given. */
+/**
+ * `(expression)::type`, or the plain cast of the column when no expression is given. The
+ * expression stands on its own line(s), so a `--` comment at its end cannot swallow the
+ * closing parenthesis and the cast.
+ */
 function castTo(expression: string | undefined, column: string, type: string): string {
-  return expression === undefined ? `${ident(column)}::${type}` : `(${expression})::${type}`;
+  return expression === undefined ? `${ident(column)}::${type}` : `(\n${expression}\n)::${type}`;
 }
 
 /**
@@ -31,7 +33,7 @@ export function convertFunctionSql(ctx: PlanContext, name = convertFunctionName(
   const col = ctx.facts.table.column;
   return (
     `CREATE OR REPLACE FUNCTION ${name}(${ident(col.name)} ${ctx.facts.from.formatted}) ` +
-    `RETURNS ${ctx.facts.to.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT ${castTo(ctx.spec.using, col.name, ctx.facts.to.formatted)} ${BODY}`
+    `RETURNS ${ctx.facts.to.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${dollarQuote(` SELECT ${castTo(ctx.spec.using, col.name, ctx.facts.to.formatted)} `)}`
   );
 }
 
@@ -46,7 +48,7 @@ export function reverseConvertFunctionSql(ctx: PlanContext, name = reverseConver
   const col = ctx.facts.table.column;
   return (
     `CREATE OR REPLACE FUNCTION ${name}(${ident(col.name)} ${ctx.facts.to.formatted}) ` +
-    `RETURNS ${ctx.facts.from.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${BODY} SELECT ${castTo(ctx.spec.reverseUsing, col.name, ctx.facts.from.formatted)} ${BODY}`
+    `RETURNS ${ctx.facts.from.formatted} LANGUAGE sql STABLE PARALLEL SAFE AS ${dollarQuote(` SELECT ${castTo(ctx.spec.reverseUsing, col.name, ctx.facts.from.formatted)} `)}`
   );
 }
 
@@ -55,8 +57,8 @@ export function forwardTriggerFunctionSql(ctx: PlanContext): string {
   const col = ident(ctx.facts.table.column.name);
   const shadow = ident(ctx.names.shadowColumn);
   return (
-    `CREATE OR REPLACE FUNCTION ${fn(ctx, ctx.names.forwardTriggerFunction)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY}\n` +
-    `BEGIN\n  NEW.${shadow} := ${convertFunctionName(ctx)}(NEW.${col});\n  RETURN NEW;\nEND\n${BODY}`
+    `CREATE OR REPLACE FUNCTION ${fn(ctx, ctx.names.forwardTriggerFunction)}() RETURNS trigger LANGUAGE plpgsql AS ` +
+    dollarQuote(`\nBEGIN\n  NEW.${shadow} := ${convertFunctionName(ctx)}(NEW.${col});\n  RETURN NEW;\nEND\n`)
   );
 }
 

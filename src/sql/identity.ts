@@ -1,4 +1,5 @@
 import { INTEGER_BOUNDS } from "../conversion";
+import { dollarQuote } from "./dollarQuote";
 import { ident, literal } from "./quote";
 
 
@@ -17,7 +18,7 @@ function template(text: string): string {
 export function moveIdentitySql(table: string, from: string, to: string, kind: string, fromTypeName: string): string {
   const bounds = INTEGER_BOUNDS[fromTypeName] ?? ["", ""];
   const generated = kind === "a" ? "ALWAYS" : "BY DEFAULT";
-  return `DO $pgshift$
+  return `DO ${dollarQuote(`
 DECLARE
   seq text := pg_get_serial_sequence(${literal(table)}, ${literal(from)});
   s record;
@@ -34,5 +35,5 @@ BEGIN
     s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' ELSE 'NO CYCLE' END);
   PERFORM setval(pg_get_serial_sequence(${literal(table)}, ${literal(to)}), last_value, called);
 END
-$pgshift$`;
+`)}`;
 }

@@ -2,19 +2,19 @@ import type { PlanContext } from "../plan/facts";
 import { INTEGER_BOUNDS } from "../conversion";
 import { stateTableName } from "./state";
 import { convertFunctionName, reverseConvertFunctionName } from "./functions";
+import { dollarQuote } from "./dollarQuote";
 import { ident, literal, qualified } from "./quote";
-
-const BODY = "$pgshift$";
-
 
 export function markIrreversibleSql(ctx: PlanContext, stateSchema: string): string {
   // SECURITY DEFINER: the application's role may not write pgshift's state table; pinned
   // search_path so the definer's rights cannot be borrowed through it
   return (
     `CREATE OR REPLACE FUNCTION ${qualified(ctx.facts.table.schema, ctx.names.markIrreversibleFunction)}(reason text) RETURNS void ` +
-    `LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${BODY} ` +
-    `UPDATE ${stateTableName(stateSchema)} SET reversible = false, irreversible_reason = coalesce(irreversible_reason, reason), updated_at = now() ` +
-    `WHERE id = ${literal(ctx.names.id)} AND reversible ${BODY}`
+    `LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ` +
+    dollarQuote(
+      ` UPDATE ${stateTableName(stateSchema)} SET reversible = false, irreversible_reason = coalesce(irreversible_reason, reason), updated_at = now() ` +
+        `WHERE id = ${literal(ctx.names.id)} AND reversible `,
+    )
   );
 }
 
@@ -44,8 +44,8 @@ export function reverseTriggerFunctionSql(ctx: PlanContext): string {
         `    IF ${conv}(${old}) IS DISTINCT FROM ${col} THEN\n      ${old} := NULL;\n      PERFORM ${mark}(${lossMessage});\n    END IF;\n` +
         `  EXCEPTION WHEN OTHERS THEN\n    ${old} := NULL;\n    PERFORM ${mark}(SQLERRM);\n  END;\n`;
   return (
-    `CREATE OR REPLACE FUNCTION ${qualified(ctx.facts.table.schema, n.reverseTriggerFunction)}() RETURNS trigger LANGUAGE plpgsql AS ${BODY}\n` +
-    `BEGIN\n${body}  RETURN NEW;\nEND\n${BODY}`
+    `CREATE OR REPLACE FUNCTION ${qualified(ctx.facts.table.schema, n.reverseTriggerFunction)}() RETURNS trigger LANGUAGE plpgsql AS ` +
+    dollarQuote(`\nBEGIN\n${body}  RETURN NEW;\nEND\n`)
   );
 }
 

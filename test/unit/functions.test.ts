@@ -22,10 +22,10 @@ describe("conversion functions", () => {
     );
   });
 
-  it("a using expression goes into the body as written, cast to the new type", () => {
+  it("a using expression goes into the body as written, on its own line, cast to the new type", () => {
     assert.equal(
       convertFunctionSql(fileContext({}, { using: "greatest(file_size, 0)" })),
-      `CREATE OR REPLACE FUNCTION ${CONV}("file_size" integer) RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT (greatest(file_size, 0))::bigint $pgshift$`,
+      `CREATE OR REPLACE FUNCTION ${CONV}("file_size" integer) RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT (\ngreatest(file_size, 0)\n)::bigint $pgshift$`,
     );
   });
 
@@ -42,7 +42,7 @@ describe("conversion functions", () => {
     );
     assert.equal(
       reverseConvertFunctionSql(fileContext({}, { reverseUsing: "least(file_size, 2147483647)" })),
-      `CREATE OR REPLACE FUNCTION ${rconv}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT (least(file_size, 2147483647))::integer $pgshift$`,
+      `CREATE OR REPLACE FUNCTION ${rconv}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT (\nleast(file_size, 2147483647)\n)::integer $pgshift$`,
     );
   });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidSpecError } from "../../src/errors";
-import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, parseQualifiedName, parseSpec, type ColumnChangeInput } from "../../src/spec";
+import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, got, parseQualifiedName, parseSchemaName, parseSpec, resolveStateSchema, type ColumnChangeInput } from "../../src/spec";
 
 /** A valid input; each invalid case overrides one field. */
 const BASE: ColumnChangeInput = { table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand" };
@@ -68,6 +68,32 @@ describe("parseSpec", () => {
     });
   });
 
+  it("accepts every numeric option at its upper bound", () => {
+    const spec = parseSpec({
+      ...BASE,
+      backfill: {
+        batchSize: 10_000_000,
+        maxBatchSize: 10_000_000,
+        pauseMs: 2_147_483_647,
+        targetBatchMs: 2_147_483_647,
+        maxReplicationLagMs: 2_147_483_647,
+        maxTransactionAgeMs: 2_147_483_647,
+      },
+      lockTimeoutMs: 2_147_483_647,
+      lockRetries: 1000,
+      maxLockTimeoutMs: 2_147_483_647,
+    });
+    assert.deepEqual(spec.backfill, {
+      batchSize: 10_000_000,
+      maxBatchSize: 10_000_000,
+      pauseMs: 2_147_483_647,
+      targetBatchMs: 2_147_483_647,
+      maxReplicationLagMs: 2_147_483_647,
+      maxTransactionAgeMs: 2_147_483_647,
+    });
+    assert.deepEqual(spec.lock, { lockTimeoutMs: 2_147_483_647, lockRetries: 1000, maxLockTimeoutMs: 2_147_483_647 });
+  });
+
   describe("accepts type names as ALTER COLUMN ... TYPE does", () => {
     for (const toType of [
       "bigint",
@@ -83,6 +109,28 @@ describe("parseSpec", () => {
       '"My Type"',
       "text[]",
       "integer[3]",
+      "DOUBLE PRECISION",
+      "double precision[]",
+      "character varying",
+      "char varying(10)",
+      "national character varying(10)",
+      "bit varying(8)",
+      "bit(3)",
+      "timestamp with time zone",
+      "timestamp without time zone",
+      "TIME(6) WITHOUT TIME ZONE",
+      "interval",
+      "interval(3)",
+      "interval year to month",
+      "interval day to second(3)",
+      "interval minute",
+      "numeric(5, -2)",
+      "varchar(64)[][]",
+      "integer array",
+      "integer ARRAY[4]",
+      'pg_catalog."char"',
+      '"My Schema"."My ""Quoted"" Type"',
+      "public.citext",
     ]) {
       it(toType, () => assert.equal(parseSpec({ ...BASE, toType }).toType, toType));
     }
@@ -96,6 +144,12 @@ describe("parseSpec", () => {
     ]) {
       it(using, () => assert.equal(parseSpec({ ...BASE, using }).using, using));
     }
+  });
+
+  // function bodies pick a dollar-quote tag that does not occur in them (src/sql/dollarQuote.ts)
+  describe("accepts the $pgshift$ tag inside using / reverseUsing", () => {
+    it("using", () => assert.equal(parseSpec({ ...BASE, using: "$pgshift$1$pgshift$::bigint" }).using, "$pgshift$1$pgshift$::bigint"));
+    it("reverseUsing", () => assert.equal(parseSpec({ ...BASE, reverseUsing: "file_size::integer -- $pgshift$" }).reverseUsing, "file_size::integer -- $pgshift$"));
   });
 
   const TYPE_HINT = `(expected e.g. "bigint", "varchar(64)", "numeric(20,2)", "timestamp(3) with time zone", "app.my_enum")`;
@@ -114,6 +168,33 @@ describe("parseSpec", () => {
     },
     { name: "toType with a comment", input: { ...BASE, toType: "bigint -- x" }, message: `toType "bigint -- x" is not a type name ${TYPE_HINT}` },
     { name: "toType with a cast", input: { ...BASE, toType: "bigint)::text" }, message: `toType "bigint)::text" is not a type name ${TYPE_HINT}` },
+    ...(
+      [
+        ["bigint primary key", "bigint", "primary key"],
+        ["bigint not null", "bigint", "not null"],
+        ["integer default 1", "integer", "default 1"],
+        ['text collate "C"', "text", 'collate "C"'],
+        ["varchar(64) unique", "varchar(64)", "unique"],
+        ["timestamp(3) with time zone not null", "timestamp(3) with time zone", "not null"],
+        ["double precision references t (id)", "double precision", "references t (id)"],
+        ["interval year to month check (true)", "interval year to month", "check (true)"],
+        ["text[] generated always as (x) stored", "text[]", "generated always as (x) stored"],
+        ["bigint with time zone", "bigint", "with time zone"],
+      ] as const
+    ).map(([toType, type, rest]) => ({
+      name: `toType ${toType}`,
+      input: { ...BASE, toType },
+      message:
+        `toType ${JSON.stringify(toType)} takes a type only: ${JSON.stringify(rest)} after ${JSON.stringify(type)} is not part of a type name ` +
+        `(constraints, defaults and collations cannot be changed through toType)`,
+    })),
+    { name: "toType with a half phrase", input: { ...BASE, toType: "timestamp with time" }, message: `toType "timestamp with time" is not a type name ${TYPE_HINT}` },
+    { name: "toType national alone", input: { ...BASE, toType: "national varying" }, message: `toType "national varying" is not a type name ${TYPE_HINT}` },
+    { name: "toType interval year to day", input: { ...BASE, toType: "interval year to day" }, message: `toType "interval year to day" is not a type name ${TYPE_HINT}` },
+    { name: "toType with an unclosed modifier", input: { ...BASE, toType: "numeric(20" }, message: `toType "numeric(20" is not a type name ${TYPE_HINT}` },
+    { name: "toType with a word modifier", input: { ...BASE, toType: "numeric(x)" }, message: `toType "numeric(x)" is not a type name ${TYPE_HINT}` },
+    { name: "toType with a block comment", input: { ...BASE, toType: "bigint /* x */" }, message: `toType "bigint /* x */" is not a type name ${TYPE_HINT}` },
+    { name: "toType three-part name", input: { ...BASE, toType: "a.b.c" }, message: `toType "a.b.c" is not a type name ${TYPE_HINT}` },
     {
       name: "bad stage",
       input: untyped({ stage: "bogus" }),
@@ -126,7 +207,36 @@ describe("parseSpec", () => {
     { name: "zero batchSize", input: { ...BASE, backfill: { batchSize: 0 } }, message: "backfill.batchSize must be a positive integer (got 0)" },
     { name: "fractional batchSize", input: { ...BASE, backfill: { batchSize: 1.5 } }, message: "backfill.batchSize must be a positive integer (got 1.5)" },
     { name: "batchSize as a string", input: untyped({ backfill: { batchSize: "10" } }), message: 'backfill.batchSize must be a positive integer (got "10")' },
-    { name: "NaN targetBatchMs", input: { ...BASE, backfill: { targetBatchMs: NaN } }, message: "backfill.targetBatchMs must be a positive integer (got null)" },
+    // as written, not as JSON.stringify prints them (null)
+    { name: "NaN targetBatchMs", input: { ...BASE, backfill: { targetBatchMs: NaN } }, message: "backfill.targetBatchMs must be a positive integer (got NaN)" },
+    { name: "Infinity batchSize", input: { ...BASE, backfill: { batchSize: Infinity } }, message: "backfill.batchSize must be a positive integer (got Infinity)" },
+    { name: "-Infinity pauseMs", input: { ...BASE, backfill: { pauseMs: -Infinity } }, message: "backfill.pauseMs must be a non-negative integer (got -Infinity)" },
+    { name: "Infinity lockRetries", input: { ...BASE, lockRetries: Infinity }, message: "lockRetries must be a positive integer (got Infinity)" },
+    { name: "bigint lockRetries", input: untyped({ lockRetries: 10n }), message: "lockRetries must be a positive integer (got 10n)" },
+    { name: "NaN stage", input: untyped({ stage: NaN }), message: 'stage must be one of "expand", "cutover", "contract" (got NaN)' },
+    // upper bounds: each names the field, the bound and the value
+    { name: "batchSize 1e20", input: { ...BASE, backfill: { batchSize: 1e20 } }, message: "backfill.batchSize must be at most 10000000 (got 100000000000000000000)" },
+    {
+      name: "maxBatchSize above 10,000,000",
+      input: { ...BASE, backfill: { maxBatchSize: 10_000_001 } },
+      message: "backfill.maxBatchSize must be at most 10000000 (got 10000001)",
+    },
+    { name: "pauseMs 2^31", input: { ...BASE, backfill: { pauseMs: 2 ** 31 } }, message: "backfill.pauseMs must be at most 2147483647 (got 2147483648)" },
+    { name: "targetBatchMs 1e12", input: { ...BASE, backfill: { targetBatchMs: 1e12 } }, message: "backfill.targetBatchMs must be at most 2147483647 (got 1000000000000)" },
+    {
+      name: "maxReplicationLagMs 2^31",
+      input: { ...BASE, backfill: { maxReplicationLagMs: 2 ** 31 } },
+      message: "backfill.maxReplicationLagMs must be at most 2147483647 (got 2147483648)",
+    },
+    {
+      name: "maxTransactionAgeMs 1e21",
+      input: { ...BASE, backfill: { maxTransactionAgeMs: 1e21 } },
+      message: "backfill.maxTransactionAgeMs must be at most 2147483647 (got 1e+21)",
+    },
+    { name: "lockTimeoutMs 3e9", input: { ...BASE, lockTimeoutMs: 3e9 }, message: "lockTimeoutMs must be at most 2147483647 (got 3000000000)" },
+    { name: "maxLockTimeoutMs 3e9", input: { ...BASE, maxLockTimeoutMs: 3e9 }, message: "maxLockTimeoutMs must be at most 2147483647 (got 3000000000)" },
+    { name: "lockRetries 2^32", input: { ...BASE, lockRetries: 2 ** 32 }, message: "lockRetries must be at most 1000 (got 4294967296)" },
+    { name: "lockRetries 1001", input: { ...BASE, lockRetries: 1001 }, message: "lockRetries must be at most 1000 (got 1001)" },
     { name: "negative pauseMs", input: { ...BASE, backfill: { pauseMs: -1 } }, message: "backfill.pauseMs must be a non-negative integer (got -1)" },
     {
       name: "negative maxReplicationLagMs",
@@ -167,17 +277,34 @@ describe("parseSpec", () => {
       message: 'reverseUsing must be a single SQL expression (no ";")',
     },
     {
-      name: "using with the body quote tag",
-      input: { ...BASE, using: "$pgshift$1$pgshift$::bigint" },
-      message: "using must not contain the quote tag $pgshift$",
+      name: "using with a second statement hidden behind a quote in a -- comment",
+      input: { ...BASE, using: "file_size::bigint -- '\n; drop table x; select ''" },
+      message: 'using must be a single SQL expression (no ";")',
     },
     {
-      name: "reverseUsing with the body quote tag",
-      input: { ...BASE, reverseUsing: "file_size::integer $pgshift$" },
-      message: "reverseUsing must not contain the quote tag $pgshift$",
+      name: "reverseUsing with a second statement after a quote in a /* */ comment",
+      input: { ...BASE, reverseUsing: "file_size::integer /* ' */; select ''" },
+      message: 'reverseUsing must be a single SQL expression (no ";")',
     },
+    {
+      name: "using that closes the generated parenthesis",
+      input: { ...BASE, using: "file_size) FROM pg_class WHERE (true" },
+      message: "using must be a single SQL expression (its parentheses do not balance)",
+    },
+    { name: "using with an unterminated comment", input: { ...BASE, using: "file_size /* x" }, message: "using has an unterminated comment /* ... */" },
+    { name: "using with an unterminated literal", input: { ...BASE, using: "'abc" }, message: "using has an unterminated string literal '...'" },
+    { name: "reverseUsing with an unterminated dollar quote", input: { ...BASE, reverseUsing: "$x$ 1" }, message: "reverseUsing has an unterminated dollar quote $x$" },
     { name: "allowNarrowing not a boolean", input: untyped({ allowNarrowing: "yes" }), message: "allowNarrowing must be a boolean" },
     { name: "blank stateSchema", input: { ...BASE, stateSchema: "  " }, message: 'stateSchema must be a non-empty string (got "  ")' },
+    { name: "qualified stateSchema", input: { ...BASE, stateSchema: "db.app" }, message: 'stateSchema "db.app" must be a single schema name, not a qualified name' },
+    {
+      name: "stateSchema with a space",
+      input: { ...BASE, stateSchema: "my schema" },
+      message: 'stateSchema "my schema" is not a valid schema name; quote unusual names like "My Schema"',
+    },
+    { name: "stateSchema with an open quote", input: { ...BASE, stateSchema: '"App' }, message: 'stateSchema "\\"App" has an unterminated quoted identifier' },
+    { name: "stateSchema as an empty quoted identifier", input: { ...BASE, stateSchema: '""' }, message: 'stateSchema "\\"\\"" has an empty quoted identifier' },
+    { name: "stateSchema with SQL after it", input: { ...BASE, stateSchema: "app; drop table x" }, message: 'stateSchema "app; drop table x" is not a valid schema name; quote unusual names like "My Schema"' },
   ];
 
   describe("rejects invalid input with an exact InvalidSpecError", () => {
@@ -198,6 +325,54 @@ describe("parseSpec", () => {
       () => parseSpec({ ...BASE, using: String.raw`E'\'') ; drop table x; select (''` }),
       'using must be a single SQL expression (no ";")',
     );
+  });
+});
+
+describe("got (the value in every \"(got ...)\" message)", () => {
+  const cases: [unknown, string][] = [
+    [NaN, "NaN"],
+    [Infinity, "Infinity"],
+    [-Infinity, "-Infinity"],
+    [-0, "-0"],
+    [1.5, "1.5"],
+    [1e21, "1e+21"],
+    [10n, "10n"],
+    [undefined, "undefined"],
+    [null, "null"],
+    ["10", '"10"'],
+    [{ a: 1 }, '{"a":1}'],
+  ];
+  for (const [value, text] of cases) it(`${text}`, () => assert.equal(got(value), text));
+  it("an object with a cycle", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.equal(got(cyclic), "[object Object]");
+  });
+});
+
+describe("stateSchema is read like the table's schema", () => {
+  const cases: [string, string][] = [
+    ["app", "app"],
+    ["App", "app"],
+    ["  PGSHIFT_State ", "pgshift_state"],
+    ['"App"', "App"],
+    ['"My Schema"', "My Schema"],
+    ['"a""b"', 'a"b'],
+    ["s$1", "s$1"],
+  ];
+  for (const [text, schema] of cases) {
+    it(`${text} -> ${schema}`, () => {
+      assert.equal(parseSchemaName(text), schema);
+      // the spec keeps it as written (like table); the state table lives in the resolved schema
+      const spec = parseSpec({ ...BASE, stateSchema: text });
+      assert.equal(spec.stateSchema, text.trim());
+      assert.equal(resolveStateSchema(spec.stateSchema, "public"), schema);
+    });
+  }
+  it("defaults to the table's schema", () => assert.equal(resolveStateSchema(parseSpec(BASE).stateSchema, "Tenant A"), "Tenant A"));
+  it("parseSpec is idempotent on a quoted stateSchema (the provider's check re-parses the stored spec)", () => {
+    const once = parseSpec({ ...BASE, stateSchema: '"My Schema"' });
+    assert.deepEqual(parseSpec(once), once);
   });
 });
 
