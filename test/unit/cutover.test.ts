@@ -19,7 +19,7 @@ import {
   UNIQUE_KEY,
   type FileFactsOptions,
 } from "./support/fixtures";
-import { applySteps, liveOf, namesOf, simCatalog, type SimCatalog } from "./support/simulate";
+import { applyRenames, applySteps, liveOf, namesOf, simCatalog, type SimCatalog } from "./support/simulate";
 
 const T = '"public"."contentcuration_file"';
 const STATE = '"public"."pgshift_migrations"';
@@ -430,30 +430,6 @@ const VARIANTS: { name: string; opts: FileFactsOptions }[] = [
   { name: "identity ALWAYS PRIMARY KEY", opts: { changeId: true, id: "identity always" } },
 ];
 
-const RENAME = [
-  { kind: "columns", re: /^ALTER TABLE .* RENAME COLUMN "((?:[^"]|"")*)" TO "((?:[^"]|"")*)"$/ },
-  { kind: "indexes", re: /^ALTER INDEX "(?:[^"]|"")*"\."((?:[^"]|"")*)" RENAME TO "((?:[^"]|"")*)"$/ },
-  { kind: "constraints", re: /^ALTER TABLE .* RENAME CONSTRAINT "((?:[^"]|"")*)" TO "((?:[^"]|"")*)"$/ },
-] as const;
-
-/** Applies the RENAME statements of `sql` to the name sets; a rename from a missing name or onto an existing one fails. */
-function applyRenames(names: Record<"columns" | "indexes" | "constraints", Set<string>>, sql: string[]): number {
-  let applied = 0;
-  for (const s of sql) {
-    for (const { kind, re } of RENAME) {
-      const m = s.match(re);
-      if (!m) continue;
-      const set = names[kind];
-      assert.ok(set.has(m[1]), `${s}: ${m[1]} does not exist`);
-      assert.ok(!set.has(m[2]), `${s}: ${m[2]} already exists`);
-      set.delete(m[1]);
-      set.add(m[2]);
-      applied++;
-    }
-  }
-  return applied;
-}
-
 /** The model of the catalog after a complete expand, each covering object tied to the changed column or its shadow. */
 function expandedCatalog(ctx: PlanContext): SimCatalog {
   const t = ctx.facts.table;
@@ -482,15 +458,15 @@ describe("cutover and rollback are inverses (property over every fixture variant
   for (const v of VARIANTS) {
     it(`${v.name}: the renames of planCutover then planRollback give back the original names`, () => {
       const ctx = fileContext(v.opts);
-      const live = expandedLive(ctx, untouched(ctx.facts));
-      const names = { columns: new Set(live.columns), indexes: new Set(Object.keys(live.indexes)), constraints: new Set(Object.keys(live.constraints)) };
-      const original = structuredClone(names);
-      const forward = applyRenames(names, planCutover(ctx, "public").swap.sql);
+      const table = ctx.facts.table.qualifiedName;
+      const cat = simCatalog(expandedLive(ctx, untouched(ctx.facts)), () => null);
+      const original = namesOf(cat);
+      const forward = applyRenames(cat, table, planCutover(ctx, "public").swap.sql);
       assert.ok(forward >= 2);
-      assert.notDeepEqual(names, original);
-      const back = applyRenames(names, planRollback(ctx, "public", EMPTY).swap.sql);
+      assert.notDeepEqual(namesOf(cat), original);
+      const back = applyRenames(cat, table, planRollback(ctx, "public", EMPTY).swap.sql);
       assert.equal(back, forward);
-      assert.deepEqual(names, original);
+      assert.deepEqual(namesOf(cat), original);
     });
 
     it(`${v.name}: cutover, rollback and the expand rebuild give back the expanded catalog (names and which column each object is on)`, () => {
