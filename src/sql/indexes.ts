@@ -33,10 +33,10 @@ function keySql(key: IndexKey, column: string, shadow: string, shadowCollatable:
 }
 
 /**
- * `shadowTypeName` (pg_type.typname of the column the copy is built on) decides whether an
- * explicit COLLATE on the changed column's key is kept (varchar -> text) or dropped (-> uuid).
  * CREATE INDEX CONCURRENTLY for the copy of `index` in which the changed column is replaced by
  * the shadow: same method, key order, sort options, INCLUDE list, uniqueness and predicate.
+ * `shadowTypeName` (pg_type.typname of the column the copy is built on) decides whether an
+ * explicit COLLATE on the changed column's key is kept (varchar -> text) or dropped (-> uuid).
  */
 export function shadowIndexSql(table: string, index: IndexInfo, column: string, shadow: string, name: string, shadowTypeName = "text"): string {
   const keys = index.keys.map((k) => keySql(k, column, shadow, COLLATABLE_TYPES.has(shadowTypeName))).join(", ");

@@ -1,12 +1,6 @@
 import { ident } from "./quote";
 
 /**
- * Replaces references to column `from` by `to` in a SQL expression as PostgreSQL deparses it
- * (pg_get_expr / pg_get_indexdef / pg_get_constraintdef). String literals, quoted identifiers
- * of other names, function names (`name(`), type names (`::name`) and qualified names
- * (`x.name`) are left alone.
- */
-/**
  * Words that PostgreSQL deparses bare inside multi-word syntax and that are also legal column
  * names: `AT TIME ZONE`, `character varying`, `double precision`, `with time zone`,
  * `EXTRACT(year FROM ...)`. Keyed by the word, the previous words that make it a keyword.
@@ -25,6 +19,12 @@ function isKeywordInPhrase(word: string, before: string): boolean {
   return /\bextract\s*\($/i.test(before);
 }
 
+/**
+ * Replaces references to column `from` by `to` in a SQL expression as PostgreSQL deparses it
+ * (pg_get_expr / pg_get_indexdef / pg_get_constraintdef). String literals, quoted identifiers
+ * of other names, function names (`name(`), type names (`::name`) and qualified names
+ * (`x.name`) are left alone.
+ */
 export function replaceColumnReferences(sql: string, from: string, to: string): string {
   let out = "";
   let i = 0;

@@ -228,12 +228,9 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
     assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
   });
 
-  // BUG: src/provider/session.ts:48 passes `table: \`${t.schema}.${t.name}\`` (unquoted) to the
-  // executor, whose blockingSessions() resolves it with to_regclass(): for a mixed-case table
-  // ("Orders") that folds to public.orders, so the LockTimeoutError names no blocking session
-  // (seen here: "... longer than the lock_timeout. Nothing was left half-done ..."), or, when a
-  // lower-case table of that name exists (public.orders here), whoever locks that other table. Fix: `table: qualified(t.schema, t.name)` (src/sql/quote.ts),
-  // i.e. `"public"."Orders"`.
+  // the provider hands the executor the quoted table name ("public"."Orders"): its
+  // blockingSessions() resolves it with to_regclass(), and an unquoted public.Orders would fold
+  // to public.orders, a different table here, and name whoever locks that one instead.
   it("through the provider: names the blocking pid for a mixed-case table too", async () => {
     const holder = await holdInTransaction(db.url, `LOCK TABLE "Orders" IN ACCESS SHARE MODE`);
     try {

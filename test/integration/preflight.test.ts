@@ -158,13 +158,9 @@ describe("pre-flight (real PostgreSQL)", function () {
     assert.match(err.message, /^3 existing value\(s\) of "public"\."big_values"\.amount do not convert to integer; first failing keys: \(3\), \(7\), \(12\); first error: integer out of range\./);
   });
 
-  // BUG: src/preflight.ts:108-113 (failingKeys) declares PL/pgSQL variables `r`, `n`, `bad` and
-  // the parameter `max` in the same namespace as the table's columns, so for a column (or key
-  // column) named n / r / bad / max the probe fails with "column reference "n" is ambiguous"
-  // (a raw DatabaseError instead of ConversionFailedError; the user never learns the failing
-  // keys). Fix: start the body with `#variable_conflict use_column` and give the variables and
-  // the parameter names no column can plausibly have (e.g. pgshift_row, pgshift_n, pgshift_bad,
-  // pgshift_max), and alias the selected key `pgshift_key` (a column named `key` shadows it today).
+  // the failing-keys probe is PL/pgSQL whose variables share a namespace with the table's
+  // columns: a column named like one of them (here n) must not make a reference ambiguous and
+  // turn ConversionFailedError into a raw DatabaseError.
   it("names the failing keys of a column called `n` (a name the probe also uses)", async () => {
     const err = await refusesUnchanged(check({ table: "counters", column: "n", toType: "integer", allowNarrowing: true }));
     assert.ok(err instanceof ConversionFailedError, String(err));

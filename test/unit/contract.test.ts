@@ -52,7 +52,7 @@ describe("planContract", () => {
     assert.deepEqual(planContract(id, "public", { ...untouched(id.facts), indexes: { [PKEY]: { valid: true } } }).before, []);
   });
 
-  it("swap: one transaction: LOCK, drop both reverse triggers, DROP COLUMN IF EXISTS the old column, status 'contract' last", () => {
+  it("swap: one transaction: LOCK, drop both reverse triggers, DROP COLUMN IF EXISTS the old column, stage 'contract' last", () => {
     const plan = planContract(fileContext(), "public", afterCutover());
     assert.deepEqual(
       plan.swap,
@@ -84,7 +84,7 @@ describe("planContract", () => {
     }
   });
 
-  it("a serial PRIMARY KEY column: the old column's triggers and column by its own names, status row of id, stateSchema honoured", () => {
+  it("a serial PRIMARY KEY column: the old column's triggers and column by its own names, state row of id, stateSchema honoured", () => {
     const plan = planContract(fileContext({ changeId: true }), "pgshift", untouched(fileContext({ changeId: true }).facts));
     assert.deepEqual(plan.swap.sql, [
       `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,

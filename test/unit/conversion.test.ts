@@ -77,22 +77,15 @@ describe("narrowingReason / castAlwaysSucceeds", () => {
     assert.equal(varchar(32).typmod, 36);
   });
 
-  // BUG: src/conversion.ts:75 (castAlwaysSucceeds) says date -> timestamp / timestamptz always succeeds, so the
-  // pre-flight skips the value scan; but date reaches 5874897 AD and timestamp only 294276 AD:
-  // SELECT '300000-01-01'::date::timestamp fails with "date out of range for timestamp", and the
-  // backfill would fail on such a row. Suggested fix: drop the date line (let the pre-flight scan
-  // run; it is one pass), or keep it only when the caller has checked max(column) < 294277-01-01.
+  // date reaches 5874897 AD and timestamp only 294276 AD: SELECT '300000-01-01'::date::timestamp
+  // fails with "date out of range for timestamp", so the pre-flight must scan the values.
   it("date -> timestamp can fail (dates beyond 294276 AD): not always succeeding", () => {
     assert.equal(castAlwaysSucceeds(date, ts), false);
     assert.equal(castAlwaysSucceeds(date, tstz), false);
   });
 
-  // BUG: src/conversion.ts:31-62 (narrowingReason) reports no narrowing for integer -> floating point changes that
-  // lose digits: bigint -> double precision (53-bit mantissa: 9007199254740993 becomes
-  // 9007199254740992) and integer / bigint -> real (24 bits). The function's contract is "why
-  // from -> to can lose values", so these need allowNarrowing. Suggested fix: before the other
-  // checks, `if ((from.typeName === "int8" && to.typeName === "float8") || (INTEGER_RANK[from.typeName] >= 2 && to.typeName === "float4"))
-  // return \`${to.formatted} cannot represent every ${from.formatted} exactly\``.
+  // bigint -> double precision (53-bit mantissa: 9007199254740993 becomes 9007199254740992) and
+  // integer / bigint -> real (24 bits) lose digits, so they need allowNarrowing.
   it("integer -> floating point that loses digits is narrowing", () => {
     assert.notEqual(narrowingReason(int8, float8), null);
     assert.notEqual(narrowingReason(int4, float4), null);

@@ -164,10 +164,8 @@ describe("withLockRetry (fake client, no database)", () => {
     assert.equal(opts.sleeps.length, 2);
   });
 
-  // BUG: src/db/executor.ts:108-110 (withLockRetry) logs "retrying in N ms" after the last attempt too, just
-  // before it throws LockTimeoutError, so the pulumi up output promises a retry that never
-  // comes. Suggested fix: compute the pause and log "retrying" only when i + 1 < schedule.length;
-  // otherwise log "(attempt 3/3), giving up".
+  // after the last attempt withLockRetry throws LockTimeoutError: its last log line must not
+  // promise a retry that never comes
   it("does not announce a retry after the last attempt", async () => {
     const { db } = fakeClient();
     const opts = options();

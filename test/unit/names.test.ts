@@ -18,7 +18,7 @@ function prng(seed: number): () => number {
   };
 }
 
-/** 1-, 2- and 3-byte characters (no astral ones: see the surrogate BUG test below). */
+/** 1-, 2- and 3-byte characters (no astral ones: see the surrogate-pair test below). */
 const ALPHABET = ["a", "z", "_", "0", "9", "$", "é", "ß", "ж", "漢", "字"];
 
 function randomName(rand: () => number, maxLength: number): string {
@@ -81,12 +81,10 @@ describe("fitIdentifier", () => {
     assert.equal(new Set(outs).size, 3);
   });
 
-  // BUG: src/names.ts:20 (fitIdentifier) shortens with cut.slice(0, -1), which removes one UTF-16 code unit
-  // and can split a surrogate pair (an emoji or another astral character) in half. The lone
-  // surrogate counts 3 bytes in Buffer.byteLength and reaches PostgreSQL as U+FFFD, so the
-  // name pgshift later looks up (live.columns.includes(shadowColumn), etc.) never equals the
-  // name the catalog holds: a re-run tries to ADD the shadow column again.
-  // Suggested fix: cut by code points: `const chars = Array.from(base); while (Buffer.byteLength(chars.join("")) > room) chars.pop(); cut = chars.join("");`
+  // fitIdentifier shortens by code points, never by UTF-16 code units: half a surrogate pair
+  // (an emoji or another astral character) would reach PostgreSQL as U+FFFD, so the name
+  // pgshift later looks up would never equal the name the catalog holds (a re-run would try
+  // to ADD the shadow column again).
   it("never splits a surrogate pair when shortening (astral characters)", () => {
     for (let n = 0; n < 40; n++) {
       const base = "a".repeat(n) + "😀".repeat(20);

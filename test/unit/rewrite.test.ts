@@ -50,16 +50,10 @@ describe("replaceColumnReferences", () => {
     assert.equal(replaceColumnReferences(once, "file_size", "file_size__pgshift_new"), once);
   });
 
-  // BUG: src/sql/rewrite.ts:54-55 (replaceColumnReferences) treats every unquoted word as a column reference unless it is
-  // a function name, follows "::" or "." or precedes "." — but PostgreSQL deparses multi-word
-  // syntax with bare keywords that are also legal column names: "AT TIME ZONE" (PG 14+),
-  // "timestamp with time zone", "character varying", "EXTRACT(year FROM ...)". For a column
-  // named zone (unreserved keyword, so pg never quotes it) a shadow index over
-  // (created_at AT TIME ZONE zone) becomes `created_at AT TIME "zone__pgshift_new" "zone__pgshift_new"`,
-  // and the CREATE INDEX fails. Suggested fix: skip an unquoted word when the previous
-  // significant word makes it part of a keyword phrase (TIME before ZONE, CHARACTER/CHAR before
-  // VARYING, DOUBLE before PRECISION, EXTRACT( before a field, WITH/WITHOUT before TIME), or
-  // better, ask PostgreSQL to deparse the expression against the shadow column.
+  // PostgreSQL deparses multi-word syntax with bare keywords that are also legal column names:
+  // "AT TIME ZONE" (PG 14+), "timestamp with time zone", "character varying",
+  // "EXTRACT(year FROM ...)". For a column named zone (an unreserved keyword, so pg never
+  // quotes it) only the column is a reference; the ZONE of AT TIME ZONE is not.
   it("leaves keywords of AT TIME ZONE and of multi-word type names alone", () => {
     assert.equal(
       replaceColumnReferences("(created_at AT TIME ZONE zone)", "zone", "zone__pgshift_new"),

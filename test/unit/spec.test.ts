@@ -313,13 +313,9 @@ describe("parseSpec", () => {
     }
   });
 
-  // BUG: src/spec.ts:189 (parseSpec) strips '...' literals with /'(?:[^']|'')*'/ and so misreads an
-  // E'...' literal whose backslash escapes a quote: in E'\'') ; drop table x; select ('' the
-  // regex takes `'\'') ; drop table x; select ('` as one literal and finds no ';', although
-  // PostgreSQL ends the literal at the second quote and sees three statements. (A STABLE SQL
-  // function refuses the DROP at run time, so this is a validation gap, not an exploit.)
-  // Suggested fix: when the character before the opening quote is E or e, also treat
-  // backslash + any character as part of the literal: /[Ee]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'/g.
+  // In an E'...' literal a backslash escapes a quote: PostgreSQL ends E'\'') ; drop table x; select (''
+  // at the second quote and sees three statements, so the ';' after it must be found (a plain
+  // '...' literal reading would take the whole text as one literal).
   it("rejects a ';' hidden behind an E'' literal with a backslash-escaped quote", () => {
     assertInvalidSpec(
       () => parseSpec({ ...BASE, using: String.raw`E'\'') ; drop table x; select (''` }),
@@ -413,10 +409,8 @@ describe("parseQualifiedName", () => {
     it(`rejects ${JSON.stringify(c.text)}`, () => assertInvalidSpec(() => parseQualifiedName(c.text), c.message));
   }
 
-  // BUG: src/spec.ts:122-138 (parseQualifiedName) accepts the zero-length quoted identifier "" and returns
-  // { name: "" }; PostgreSQL rejects it ("zero-length delimited identifier"), so the mistake
-  // surfaces later as a raw database error instead of an InvalidSpecError. Suggested fix:
-  // after the quoted-part loop, `if (part === "") fail(\`table name ${JSON.stringify(text)} has an empty quoted identifier\`)`.
+  // PostgreSQL rejects the zero-length quoted identifier ("zero-length delimited identifier"):
+  // parseQualifiedName refuses it up front, as an InvalidSpecError, not a raw database error later.
   it('rejects the zero-length quoted identifier ""', () => {
     assert.throws(() => parseQualifiedName('""'), InvalidSpecError);
     assert.throws(() => parseQualifiedName('public.""'), InvalidSpecError);

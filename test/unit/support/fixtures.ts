@@ -73,6 +73,15 @@ export const CHECK: ConstraintInfo = {
   validated: true,
   coversColumn: true,
 };
+/** A FOREIGN KEY on the changed column (add it with `constraints: [FKEY]`). */
+export const FKEY: ConstraintInfo = {
+  name: "contentcuration_file_file_size_fkey",
+  type: "f",
+  definition: "FOREIGN KEY (file_size) REFERENCES public.sizes(bytes)",
+  columns: ["file_size"],
+  validated: true,
+  coversColumn: true,
+};
 export const COMPOSITE_INDEX = "contentcuration_file_checksum_file_size_idx";
 export const PARTIAL_INDEX = "contentcuration_file_large_idx";
 
@@ -100,6 +109,19 @@ export interface FileFactsOptions {
   /** How id is declared: `serial` (default), or `integer GENERATED ALWAYS / BY DEFAULT AS IDENTITY`. */
   id?: "serial" | "identity always" | "identity by default";
 }
+
+/** Every fixture variant the swap plans' property tests run over. */
+export const VARIANTS: { name: string; opts: FileFactsOptions }[] = [
+  { name: "nullable file_size, plain + partial index", opts: {} },
+  { name: "NOT NULL", opts: { notNull: true } },
+  { name: "UNIQUE + NOT NULL", opts: { unique: true, notNull: true } },
+  { name: "CHECK + FOREIGN KEY", opts: { constraints: [CHECK, FKEY] } },
+  { name: "comment + DEFAULT", opts: { comment: "bytes", default: "0" } },
+  { name: "everything on file_size", opts: { notNull: true, unique: true, constraints: [CHECK, FKEY], comment: "bytes", default: "0" } },
+  { name: "serial PRIMARY KEY", opts: { changeId: true } },
+  { name: "identity BY DEFAULT PRIMARY KEY", opts: { changeId: true, id: "identity by default" } },
+  { name: "identity ALWAYS PRIMARY KEY", opts: { changeId: true, id: "identity always" } },
+];
 
 export const UNIQUE_KEY = "contentcuration_file_file_size_key";
 /** What pg_get_serial_sequence returns for id (serial and identity alike). */

@@ -208,6 +208,16 @@ export function applyStatement(cat: SimCatalog, table: string, statement: string
   throw new Error(`the model does not know this statement: ${statement}`);
 }
 
+/**
+ * Applies only the RENAME statements (of columns, indexes, constraints) of `sql`, in order, and
+ * leaves the others out; returns how many it applied. For the renames of a swap on their own.
+ */
+export function applyRenames(cat: SimCatalog, table: string, sql: string[]): number {
+  const renames = sql.filter((s) => /^ALTER (?:INDEX .* RENAME TO|TABLE .* RENAME (?:COLUMN|CONSTRAINT)) "/s.test(s));
+  for (const statement of renames) applyStatement(cat, table, statement, []);
+  return renames.length;
+}
+
 /** Applies every statement of every step, in order. */
 export function applySteps(cat: SimCatalog, table: string, steps: Step[], interesting: string[]): void {
   for (const step of steps) for (const sql of step.sql) applyStatement(cat, table, sql, interesting);
