@@ -37,24 +37,8 @@ export interface LockPolicy {
   maxLockTimeoutMs: number;
 }
 
-/** What a user writes: the arguments of ColumnTypeChange, as plain values. */
-export interface ColumnChangeInput {
-  table: string;
-  column: string;
-  toType: string;
-  stage: Stage;
-  using?: string;
-  reverseUsing?: string;
-  allowNarrowing?: boolean;
-  backfill?: BackfillOptions;
-  lockTimeoutMs?: number;
-  lockRetries?: number;
-  maxLockTimeoutMs?: number;
-  stateSchema?: string;
-}
-
-/** A validated change, every default filled in. Serializable (it is a resource input). */
-export interface ColumnChangeSpec {
+/** What a change is: the same as written and after validation. */
+interface ChangeTarget {
   /** As written by the user: `name`, `schema.name`, or quoted parts. */
   table: string;
   column: string;
@@ -64,6 +48,20 @@ export interface ColumnChangeSpec {
   using?: string;
   /** SQL expression over the new column (by its name) giving the old type's value. Default: a cast. */
   reverseUsing?: string;
+}
+
+/** What a user writes: the arguments of ColumnTypeChange, as plain values. */
+export interface ColumnChangeInput extends ChangeTarget {
+  allowNarrowing?: boolean;
+  backfill?: BackfillOptions;
+  lockTimeoutMs?: number;
+  lockRetries?: number;
+  maxLockTimeoutMs?: number;
+  stateSchema?: string;
+}
+
+/** A validated change, every default filled in. Serializable (it is a resource input). */
+export interface ColumnChangeSpec extends ChangeTarget {
   allowNarrowing: boolean;
   backfill: Required<BackfillOptions>;
   lock: LockPolicy;

@@ -69,6 +69,15 @@ function movedTriggersSql(ctx: PlanContext): string[] {
     ]);
 }
 
+/**
+ * How both swaps begin: the table's lock first (so every later statement runs without waiting
+ * again), then the triggers that kept the other column in sync, then the foreign keys that
+ * point at the key being moved.
+ */
+function swapOpening(ctx: PlanContext, triggers: string[], dropForeignKeys: string[]): string[] {
+  return [`LOCK TABLE ${ctx.facts.table.qualifiedName} IN ACCESS EXCLUSIVE MODE`, ...triggers.map((t) => dropTriggerSql(ctx, t)), ...dropForeignKeys];
+}
+
 function constraintKind(index: IndexInfo): string {
   return index.primary ? "PRIMARY KEY" : "UNIQUE";
 }
@@ -88,12 +97,7 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   const objects = shadowObjects(ctx);
   const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
   const fks = referencingKeys(ctx);
-  const sql: string[] = [
-    `LOCK TABLE ${tq} IN ACCESS EXCLUSIVE MODE`,
-    dropTriggerSql(ctx, n.forwardInsertTrigger),
-    dropTriggerSql(ctx, n.forwardUpdateTrigger),
-    ...fks.drop,
-  ];
+  const sql = swapOpening(ctx, [n.forwardInsertTrigger, n.forwardUpdateTrigger], fks.drop);
   if (t.ownedSequence && !col.identity) {
     sql.push(`ALTER SEQUENCE ${t.ownedSequence.qualifiedName} OWNED BY ${tq}.${ident(n.shadowColumn)}`);
     sql.push(...sequenceRetype(ctx, ctx.facts.to.typeName, ctx.facts.to.formatted));
@@ -178,12 +182,7 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
     if (!existing || !existing.validated) before.push(alone(`validate ${n.notNullCheck}`, alter(`VALIDATE CONSTRAINT ${ident(n.notNullCheck)}`)));
   }
   const fks = referencingKeys(ctx);
-  const sql: string[] = [
-    `LOCK TABLE ${tq} IN ACCESS EXCLUSIVE MODE`,
-    dropTriggerSql(ctx, n.reverseInsertTrigger),
-    dropTriggerSql(ctx, n.reverseUpdateTrigger),
-    ...fks.drop,
-  ];
+  const sql = swapOpening(ctx, [n.reverseInsertTrigger, n.reverseUpdateTrigger], fks.drop);
   if (col.notNull) sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} SET NOT NULL`), alter(`DROP CONSTRAINT ${ident(n.notNullCheck)}`));
   if (col.identity) sql.push(moveIdentitySql(tq, col.name, n.oldColumn, col.identity, ctx.facts.to.typeName));
   if (t.ownedSequence && !col.identity) {

@@ -2,12 +2,13 @@ import type { Client } from "pg";
 import { resolveTable } from "../catalog/introspect";
 import { withConnection } from "../db/connection";
 import { withMigrationLock } from "../db/advisoryLock";
-import type { ExecutorOptions } from "../db/executor";
+import { runSteps, type ExecutorOptions } from "../db/executor";
 import { readLiveState } from "../db/live";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
 import { functionNames, migrationNames, type MigrationNames } from "../names";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
+import type { Step } from "../plan/step";
 import { resolveStateSchema, type MigrationSpec } from "../spec";
 import { qualified } from "../sql/quote";
 import type { ChildInputs } from "./inputs";
@@ -73,4 +74,16 @@ export function contextOf(s: Session, row: MigrationRow): PlanContext {
 
 export function live(s: Session): Promise<LiveState> {
   return readLiveState(s.db, s.schema, s.table, functionNames(s.names));
+}
+
+/**
+ * The remove of an expand child: undo what `plan` lists, only while the migration is in
+ * expand (from cutover on, its objects are the table's real ones and stay).
+ */
+export function removeWhileExpanding(plan: (ctx: PlanContext, live: LiveState) => Step[]): (props: ChildInputs, log: Log) => Promise<void> {
+  return (props, log) =>
+    withSession(props, log, async (s) => {
+      if (!s.row || s.row.stage !== "expand") return;
+      await runSteps(s.db, plan(contextOf(s, s.row), await live(s)), s.exec);
+    });
 }

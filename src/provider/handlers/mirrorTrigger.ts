@@ -1,6 +1,6 @@
 import { runSteps } from "../../db/executor";
 import { planMirrorTrigger, planRemoveMirrorTrigger } from "../../plan/expand";
-import { contextOf, live, requireRow, withSession } from "../session";
+import { contextOf, live, removeWhileExpanding, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const mirrorTrigger: ChildHandler = {
@@ -12,12 +12,7 @@ export const mirrorTrigger: ChildHandler = {
       return { stage: "expand", triggers: [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger], ...stats };
     });
   },
-  async remove(props, log) {
-    await withSession(props, log, async (s) => {
-      if (!s.row || s.row.stage !== "expand") return;
-      await runSteps(s.db, planRemoveMirrorTrigger(contextOf(s, s.row), await live(s)), s.exec);
-    });
-  },
+  remove: removeWhileExpanding(planRemoveMirrorTrigger),
   async read(props) {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;

@@ -1,6 +1,6 @@
 import { runSteps } from "../../db/executor";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
-import { contextOf, live, requireRow, withSession } from "../session";
+import { contextOf, live, removeWhileExpanding, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const shadowIndexes: ChildHandler = {
@@ -13,12 +13,7 @@ export const shadowIndexes: ChildHandler = {
       return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), ...stats };
     });
   },
-  async remove(props, log) {
-    await withSession(props, log, async (s) => {
-      if (!s.row || s.row.stage !== "expand") return;
-      await runSteps(s.db, planRemoveShadowIndexes(contextOf(s, s.row), await live(s)), s.exec);
-    });
-  },
+  remove: removeWhileExpanding(planRemoveShadowIndexes),
   async read(props) {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
