@@ -94,7 +94,10 @@ export async function readMigration(db: ClientBase, schema: string, id: string):
 export async function readActiveMigrationsOn(db: ClientBase, schema: string, table: string): Promise<MigrationRow[]> {
   const { rows: tables } = await db.query<{ t: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relname = $1 AND c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1`,
+      WHERE c.relname = $1 AND c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT')
+        -- a table of that name that is not pgshift's (other columns) is none of our business
+        AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname IN ('stage', 'facts', 'spec') AND NOT a.attisdropped) = 3
+      ORDER BY 1`,
     [STATE_TABLE],
   );
   const found: MigrationRow[] = [];

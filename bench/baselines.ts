@@ -1,0 +1,52 @@
+/**
+ * What pgshift is compared against: the ways to change the column without it, each on its own
+ * fresh table and under the writer.
+ *
+ *   a) ALTER TABLE ... ALTER COLUMN file_size TYPE bigint (rewrites the table under ACCESS EXCLUSIVE)
+ *   b) ADD COLUMN shadow bigint, one UPDATE t SET shadow = file_size (no index on shadow),
+ *      then CREATE INDEX (checksum, shadow) after it
+ *   c) the same UPDATE with the (checksum, shadow) index created before it
+ */
+import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
+import { freshTable, query, timed } from "./freshTable";
+import { measure, type BenchRig, type Measurement } from "./measure";
+
+export async function benchAlter(rig: BenchRig): Promise<Measurement> {
+  const db = await freshTable(rig.options.rows, "alter");
+  try {
+    return await measure(rig, db, "alter", "ALTER COLUMN file_size TYPE bigint", "rewrites table and indexes under ACCESS EXCLUSIVE: every app statement waits", async () => {
+      await query(db, `ALTER TABLE ${TABLE} ALTER COLUMN ${COLUMN} TYPE ${TO_TYPE}`);
+    });
+  } finally {
+    await db.drop();
+  }
+}
+
+export async function benchPlainUpdate(rig: BenchRig): Promise<Measurement[]> {
+  const db = await freshTable(rig.options.rows, "update");
+  try {
+    const addMs = await timed(db, `ALTER TABLE ${TABLE} ADD COLUMN shadow ${TO_TYPE}`);
+    const update = await measure(rig, db, "update", "one UPDATE SET shadow = file_size (no index on shadow)", `after ADD COLUMN shadow bigint (${addMs.toFixed(0)} ms); one transaction: the app's UPDATEs of any row wait for its commit`, async () => {
+      await query(db, `UPDATE ${TABLE} SET shadow = ${COLUMN}`);
+    });
+    const index = await measure(rig, db, "update-index-after", "CREATE INDEX (checksum, shadow) after that UPDATE", "plain CREATE INDEX (SHARE lock: writes wait); pgshift builds its copies CONCURRENTLY", async () => {
+      await query(db, `CREATE INDEX ${TABLE}_checksum_shadow_idx ON ${TABLE} (checksum, shadow)`);
+    });
+    return [update, index];
+  } finally {
+    await db.drop();
+  }
+}
+
+export async function benchIndexedUpdate(rig: BenchRig): Promise<Measurement> {
+  const db = await freshTable(rig.options.rows, "update_indexed");
+  try {
+    const prepMs = (await timed(db, `ALTER TABLE ${TABLE} ADD COLUMN shadow ${TO_TYPE}`)) + (await timed(db, `CREATE INDEX ${TABLE}_checksum_shadow_idx ON ${TABLE} (checksum, shadow)`));
+    await query(db, "CHECKPOINT");
+    return await measure(rig, db, "update-indexed", "same UPDATE, (checksum, shadow) index built first", `index on the empty column built before (${prepMs.toFixed(0)} ms with ADD COLUMN): every updated row also inserts into it`, async () => {
+      await query(db, `UPDATE ${TABLE} SET shadow = ${COLUMN}`);
+    });
+  } finally {
+    await db.drop();
+  }
+}

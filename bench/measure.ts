@@ -1,0 +1,100 @@
+/**
+ * One measurement: an operation timed while the application writer runs, with what the writer
+ * saw (its longest statement = how long the application was blocked, its failures) and the
+ * bench process's memory during it.
+ */
+import { performance } from "node:perf_hooks";
+import type { TestDatabase } from "../test/support/pg";
+import { AppWriter } from "../scripts/lib/appWriter";
+import type { BenchOptions } from "./options";
+import { MB, type RssSampler } from "./rssSampler";
+
+/** What every measurement needs besides its database: the run's options and its RSS sampler. */
+export interface BenchRig {
+  options: BenchOptions;
+  sampler: RssSampler;
+}
+
+/** One row of results.md / results.json (the JSON keeps these field names: do not rename). */
+export interface Measurement {
+  id: string;
+  operation: string;
+  wallMs: number;
+  /** Rows the operation processed per second (BENCH_ROWS / wall time). */
+  rowsPerSec: number | null;
+  /** Longest single writer statement while it ran, ms. */
+  writerStallMs: number;
+  failedWrites: number;
+  firstFailure: string | null;
+  /** Writer statements completed while it ran. */
+  writerStatements: number;
+  rssBeforeMb: number;
+  rssPeakMb: number;
+  rssSamples: number;
+  notes: string;
+  extra?: Record<string, unknown>;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `fn` while a new writer runs on `db`; the writer is stopped right after `fn` returns
+ * (stop() waits for its statement in flight, so a statement blocked by `fn` is counted with its
+ * full time). `fn` may open windows of its own on the writer (pgshift's steps do) and may return
+ * extra data for results.json.
+ */
+export async function measure(
+  rig: BenchRig,
+  db: TestDatabase,
+  id: string,
+  operation: string,
+  notes: string,
+  fn: (w: AppWriter) => Promise<Record<string, unknown> | void>,
+): Promise<Measurement> {
+  const { rows, writerPauseMs, warmupMs } = rig.options;
+  const writer = new AppWriter(db.url, rows, writerPauseMs);
+  await sleep(warmupMs);
+  const rssBefore = rig.sampler.sample();
+  writer.begin();
+  // fn may start windows of its own (per step): count failures and statements from here
+  const failuresBefore = writer.stats.failures.length;
+  const statementsBefore = writer.stats.inserts + writer.stats.updates;
+  process.stdout.write(`  > ${operation}\n`);
+  const t0 = performance.now();
+  let extra: Record<string, unknown> | void;
+  try {
+    extra = await fn(writer);
+  } catch (err) {
+    await writer.stop();
+    throw err;
+  }
+  const t1 = performance.now();
+  const window = writer.end();
+  const statements = writer.stats.inserts + writer.stats.updates - statementsBefore;
+  const final = await writer.stop();
+  const stallMs = Math.max(window.stallMs, final.maxLatencyMs);
+  const failures = final.failures.slice(failuresBefore);
+  const rss = rig.sampler.window(t0, t1);
+  const wallMs = t1 - t0;
+  return {
+    id,
+    operation,
+    wallMs,
+    rowsPerSec: rows / (wallMs / 1000),
+    writerStallMs: stallMs,
+    failedWrites: failures.length,
+    firstFailure: failures[0] ?? null,
+    writerStatements: statements,
+    rssBeforeMb: rssBefore / MB,
+    rssPeakMb: Math.max(rss.peak, rssBefore) / MB,
+    rssSamples: rss.samples,
+    notes,
+    ...(extra ? { extra } : {}),
+  };
+}
+
+/** The one-line progress report of a finished measurement. */
+export function printed(m: Measurement): Measurement {
+  process.stdout.write(`    ${m.operation}: ${(m.wallMs / 1000).toFixed(2)} s, writer stall ${Math.round(m.writerStallMs)} ms, ${m.failedWrites} failed writes\n`);
+  return m;
+}

@@ -1,0 +1,49 @@
+/**
+ * The application both scripts run against the file table while pgshift (or the bench's
+ * baselines) change it: the test rig's writer (test/support/writer.ts), started the same way,
+ * read in windows of time, one window per measured operation or per demo stage.
+ */
+import { startWriter, type WriterStats } from "../../test/support/writer";
+import { COLUMN, TABLE } from "./fileTable";
+
+/** What the writer saw during one window. */
+export interface WriterWindow {
+  /** Longest single statement, ms: the longest the application was blocked. */
+  stallMs: number;
+  /** Messages of the statements that failed. */
+  failures: string[];
+  /** Statements completed (inserts + updates). */
+  statements: number;
+}
+
+export class AppWriter {
+  private w: ReturnType<typeof startWriter>;
+  private mark = { failures: 0, statements: 0 };
+
+  /** Starts writing now: `rows` is the table's highest id (updates pick ids up to it). */
+  constructor(url: string, rows: number, pauseMs: number) {
+    this.w = startWriter({ url, table: TABLE, column: COLUMN, maxId: rows, insertExtras: { checksum: "md5(random()::text)" }, pauseMs });
+  }
+
+  /** The writer's running totals (cumulative since it started). */
+  get stats(): WriterStats {
+    return this.w.stats;
+  }
+
+  /** Starts a window: resets the writer's running maximum (its stats object is shared, by design of the rig). */
+  begin(): void {
+    this.w.stats.maxLatencyMs = 0;
+    this.mark = { failures: this.w.stats.failures.length, statements: this.w.stats.inserts + this.w.stats.updates };
+  }
+
+  /** Ends a window (a statement still in flight is counted in the next window, or by stop()). */
+  end(): WriterWindow {
+    const s = this.w.stats;
+    return { stallMs: s.maxLatencyMs, failures: s.failures.slice(this.mark.failures), statements: s.inserts + s.updates - this.mark.statements };
+  }
+
+  /** Stops writing; waits for the statement in flight, so a blocked one is counted with its full time. */
+  async stop(): Promise<WriterStats> {
+    return this.w.stop();
+  }
+}
