@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CHILDREN, type ChildKey } from "../src/children";
-import { planMigration, type MigrationPlan } from "../src/planMigration";
+import { planMigration, type MigrationPlan } from "../src/planning/planMigration";
 import { parseSpec, stageIndex, withoutStage, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
 import { resolveConnection, type ConnectionArg } from "./connection";
 import { MigrationChild } from "./MigrationChild";

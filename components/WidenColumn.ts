@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { inferWidening } from "../src/widen";
+import { inferWidening } from "../src/planning/widen";
 import { ColumnTypeChange, type ColumnTypeChangeArgs } from "./ColumnTypeChange";
 import { resolveConnection } from "./connection";
 import { refusing } from "./refusal";

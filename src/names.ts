@@ -85,12 +85,12 @@ export function functionNames(n: MigrationNames): string[] {
   return [n.convertFunction, n.reverseConvertFunction, n.forwardTriggerFunction, n.reverseTriggerFunction, n.markIrreversibleFunction];
 }
 
-/** Name of the copy of an index (or constraint) that covers the shadow column. */
-export function shadowIndexName(indexName: string): string {
-  return fitIdentifier(indexName, "__pgshift");
+/** Name of the copy, on the shadow column, of an index or constraint that covers the column. */
+export function copyName(original: string): string {
+  return fitIdentifier(original, "__pgshift");
 }
 
-/** Name an original index takes between cutover and contract. */
-export function oldIndexName(indexName: string): string {
-  return fitIdentifier(indexName, "__pgshift_old");
+/** Name an original index or constraint takes between cutover and contract (its copy takes the original name). */
+export function oldName(original: string): string {
+  return fitIdentifier(original, "__pgshift_old");
 }

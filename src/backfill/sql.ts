@@ -43,16 +43,6 @@ export function upperKeySql(ctx: PlanContext): string {
   );
 }
 
-/** Rows whose shadow differs from the converted column (0 when the shadow is complete). */
-export function mismatchCountSql(ctx: PlanContext): string {
-  return `SELECT count(*)::bigint AS n FROM ${ctx.facts.table.qualifiedName} WHERE ${shadowDiffersSql(ctx)}`;
-}
-
-/** True for a row whose shadow differs from the converted column. */
-export function shadowDiffersSql(ctx: PlanContext): string {
-  return `${ident(ctx.names.shadowColumn)} IS DISTINCT FROM ${convertFunctionName(ctx)}(${ident(ctx.facts.table.column.name)})`;
-}
-
 /**
  * Statements each batch transaction starts with, after its lock_timeout: where the table has
  * its own UPDATE triggers or rules, session_replication_role = replica keeps them from firing

@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
 import { LockTimeoutError, SqlState, sqlState } from "../errors";
-import type { Step } from "../plan/step";
+import type { Step, SwapPlan } from "../plan/step";
 import type { LockPolicy } from "../spec";
 
 /**
@@ -133,4 +133,16 @@ export async function runSteps(db: ClientBase, steps: Step[], opts: ExecutorOpti
     await runStep(db, step, opts, stats);
   }
   return stats;
+}
+
+/**
+ * Runs a swap plan: its steps before, the swap, then `moreAfter()` (steps that can only be
+ * planned from the catalog as the swap left it) and its steps after.
+ */
+export async function runSwapPlan(db: ClientBase, plan: SwapPlan, opts: ExecutorOptions, moreAfter: () => Promise<Step[]> = async () => []): Promise<ExecutionStats> {
+  const stats = await runSteps(db, plan.before, opts);
+  opts.log?.(`pgshift: ${plan.swap.description}`);
+  await runStep(db, plan.swap, opts, stats);
+  const after = await runSteps(db, [...(await moreAfter()), ...plan.after], opts);
+  return { statements: stats.statements + after.statements, lockRetries: stats.lockRetries + after.lockRetries };
 }

@@ -1,11 +1,10 @@
 import { setStageSql } from "../sql/state";
-import { oldIndexName } from "../names";
+import { oldName } from "../names";
 import { dropFunctionSql, dropTriggerSql } from "../sql/functions";
 import { dropIndexConcurrentlySql } from "../sql/indexes";
-import { ident, literal } from "../sql/quote";
-import type { SwapPlan } from "./cutover";
+import { ident } from "../sql/quote";
 import type { LiveState, PlanContext } from "./facts";
-import { alone, transaction, type Step } from "./step";
+import { alone, transaction, type Step, type SwapPlan } from "./step";
 
 /**
  * Contract: the old column goes. Its indexes are dropped CONCURRENTLY first (dropping them
@@ -16,8 +15,8 @@ export function planContract(ctx: PlanContext, stateSchema: string, live: LiveSt
   const t = ctx.facts.table;
   const n = ctx.names;
   const before: Step[] = t.indexes
-    .filter((i) => i.coversColumn && !i.constraint && live.indexes[oldIndexName(i.name)])
-    .map((i) => alone(`drop the old column's index ${oldIndexName(i.name)}`, dropIndexConcurrentlySql(t.schema, oldIndexName(i.name))));
+    .filter((i) => i.coversColumn && !i.constraint && live.indexes[oldName(i.name)])
+    .map((i) => alone(`drop the old column's index ${oldName(i.name)}`, dropIndexConcurrentlySql(t.schema, oldName(i.name))));
   const swap = transaction(
     "drop the old column (contract)",
     `LOCK TABLE ${t.qualifiedName} IN ACCESS EXCLUSIVE MODE`,

@@ -1,7 +1,7 @@
 import type { IndexInfo } from "../catalog/types";
 import { INTEGER_TYPES } from "../conversion";
 import { setStageSql } from "../sql/state";
-import { oldIndexName, shadowIndexName } from "../names";
+import { oldName, copyName } from "../names";
 import { dropFunctionSql, dropTriggerSql, forwardTriggersSql, reverseConvertFunctionSql } from "../sql/functions";
 import { moveIdentitySql } from "../sql/identity";
 import { shadowIndexSql } from "../sql/indexes";
@@ -9,21 +9,9 @@ import { ident, literal } from "../sql/quote";
 import { markIrreversibleSql, reverseTriggerFunctionSql, reverseTriggersSql } from "../sql/reverse";
 import { ensureIndexSteps, shadowObjects } from "./expand";
 import type { LiveState, PlanContext } from "./facts";
-import { alone, transaction, type Step } from "./step";
+import { alone, transaction, type Step, type SwapPlan } from "./step";
 
-/**
- * Cutover and its inverse. Each is: steps that take no strong lock (run first), one short
- * swap transaction under lock_timeout with retries, and steps after it.
- */
-export interface SwapPlan {
-  before: Step[];
-  swap: Step;
-  after: Step[];
-}
-
-export function planSteps(plan: SwapPlan): Step[] {
-  return [...plan.before, plan.swap, ...plan.after];
-}
+/** Cutover and its inverse, each a SwapPlan (see ./step). */
 
 /** Indexes that back a PRIMARY KEY or UNIQUE constraint on the column: swapped with ADD CONSTRAINT ... USING INDEX. */
 function constraintIndexes(ctx: PlanContext): IndexInfo[] {
@@ -109,7 +97,7 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   }
   for (const index of constraintIndexes(ctx)) {
     sql.push(alter(`DROP CONSTRAINT ${ident(index.constraint!)}`));
-    sql.push(alter(`ADD CONSTRAINT ${ident(index.constraint!)} ${constraintKind(index)} USING INDEX ${ident(shadowIndexName(index.name))}`));
+    sql.push(alter(`ADD CONSTRAINT ${ident(index.constraint!)} ${constraintKind(index)} USING INDEX ${ident(copyName(index.name))}`));
   }
   if (col.notNull && !col.identity) {
     // (after the PRIMARY KEY moved away) the old column is filled by the reverse trigger,
@@ -117,11 +105,11 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
     sql.push(alter(`ALTER COLUMN ${ident(col.name)} DROP NOT NULL`));
   }
   for (const index of plainIndexes(ctx)) {
-    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(index.name)} RENAME TO ${ident(oldIndexName(index.name))}`);
-    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(shadowIndexName(index.name))} RENAME TO ${ident(index.name)}`);
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(index.name)} RENAME TO ${ident(oldName(index.name))}`);
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(copyName(index.name))} RENAME TO ${ident(index.name)}`);
   }
   for (const obj of objects.filter((o) => o.kind === "check" || o.kind === "foreign key")) {
-    sql.push(alter(`RENAME CONSTRAINT ${ident(obj.original)} TO ${ident(oldIndexName(obj.original))}`));
+    sql.push(alter(`RENAME CONSTRAINT ${ident(obj.original)} TO ${ident(oldName(obj.original))}`));
     sql.push(alter(`RENAME CONSTRAINT ${ident(obj.name)} TO ${ident(obj.original)}`));
   }
   sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.oldColumn)}`));
@@ -165,7 +153,7 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
   const before: Step[] = [];
   for (const index of constraintIndexes(ctx)) {
-    const name = oldIndexName(index.name);
+    const name = oldName(index.name);
     before.push(
       ...ensureIndexSteps(
         t.schema,
@@ -194,17 +182,17 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   }
   for (const index of constraintIndexes(ctx)) {
     sql.push(alter(`DROP CONSTRAINT ${ident(index.constraint!)}`));
-    sql.push(alter(`ADD CONSTRAINT ${ident(index.constraint!)} ${constraintKind(index)} USING INDEX ${ident(oldIndexName(index.name))}`));
+    sql.push(alter(`ADD CONSTRAINT ${ident(index.constraint!)} ${constraintKind(index)} USING INDEX ${ident(oldName(index.name))}`));
   }
   // the shadow is nullable in expand (its NOT NULL is the CHECK that planShadowIndexes re-adds)
   if (col.notNull) sql.push(alter(`ALTER COLUMN ${ident(col.name)} DROP NOT NULL`));
   for (const index of plainIndexes(ctx)) {
-    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(index.name)} RENAME TO ${ident(shadowIndexName(index.name))}`);
-    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(oldIndexName(index.name))} RENAME TO ${ident(index.name)}`);
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(index.name)} RENAME TO ${ident(copyName(index.name))}`);
+    sql.push(`ALTER INDEX ${ident(t.schema)}.${ident(oldName(index.name))} RENAME TO ${ident(index.name)}`);
   }
   for (const obj of shadowObjects(ctx).filter((o) => o.kind === "check" || o.kind === "foreign key")) {
     sql.push(alter(`RENAME CONSTRAINT ${ident(obj.original)} TO ${ident(obj.name)}`));
-    sql.push(alter(`RENAME CONSTRAINT ${ident(oldIndexName(obj.original))} TO ${ident(obj.original)}`));
+    sql.push(alter(`RENAME CONSTRAINT ${ident(oldName(obj.original))} TO ${ident(obj.original)}`));
   }
   sql.push(alter(`RENAME COLUMN ${ident(col.name)} TO ${ident(n.shadowColumn)}`));
   sql.push(alter(`RENAME COLUMN ${ident(n.oldColumn)} TO ${ident(col.name)}`));

@@ -1,4 +1,4 @@
-import { shadowIndexName } from "../names";
+import { copyName } from "../names";
 import {
   convertFunctionSql,
   dropFunctionSql,
@@ -93,9 +93,9 @@ export function shadowObjects(ctx: PlanContext): ShadowObject[] {
   const t = ctx.facts.table;
   const objects: ShadowObject[] = t.indexes
     .filter((i) => i.coversColumn)
-    .map((i) => ({ kind: "index", original: i.name, name: shadowIndexName(i.name) }));
+    .map((i) => ({ kind: "index", original: i.name, name: copyName(i.name) }));
   for (const c of t.constraints.filter((c) => c.coversColumn && (c.type === "c" || c.type === "f"))) {
-    objects.push({ kind: c.type === "c" ? "check" : "foreign key", original: c.name, name: shadowIndexName(c.name) });
+    objects.push({ kind: c.type === "c" ? "check" : "foreign key", original: c.name, name: copyName(c.name) });
   }
   if (t.column.notNull) objects.push({ kind: "not null", original: t.column.name, name: ctx.names.notNullCheck });
   return objects;

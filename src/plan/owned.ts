@@ -1,5 +1,5 @@
 import type { ObjectNames } from "../catalog/types";
-import { functionNames, oldIndexName } from "../names";
+import { functionNames, oldName } from "../names";
 import { shadowObjects } from "./expand";
 import type { PlanContext } from "./facts";
 
@@ -13,7 +13,7 @@ export function ownedNames(ctx: PlanContext): ObjectNames {
   const n = ctx.names;
   const objects = shadowObjects(ctx);
   const copies = (kind: "index" | "constraint") =>
-    objects.filter((o) => (kind === "index" ? o.kind === "index" : o.kind !== "index" && o.kind !== "not null")).flatMap((o) => [o.name, oldIndexName(o.original)]);
+    objects.filter((o) => (kind === "index" ? o.kind === "index" : o.kind !== "index" && o.kind !== "not null")).flatMap((o) => [o.name, oldName(o.original)]);
   return {
     columns: [n.shadowColumn, n.oldColumn],
     indexes: copies("index"),

@@ -31,3 +31,19 @@ export function alone(description: string, sql: string, onRetry?: string[]): Ste
 export function statementsOf(steps: Step[]): string[] {
   return steps.flatMap((s) => s.sql);
 }
+
+/**
+ * How cutover, its rollback and contract are planned: steps that take no strong lock (run
+ * first), one short swap transaction under lock_timeout with retries (the moment the
+ * application sees the change), and steps after it.
+ */
+export interface SwapPlan {
+  before: Step[];
+  swap: Step;
+  after: Step[];
+}
+
+/** A swap plan's steps in the order they run. */
+export function swapSteps(plan: SwapPlan): Step[] {
+  return [...plan.before, plan.swap, ...plan.after];
+}

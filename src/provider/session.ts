@@ -1,15 +1,15 @@
 import type { Client } from "pg";
-import { resolveTable } from "../catalog/introspect";
 import { withConnection } from "../db/connection";
 import { withMigrationLock } from "../db/advisoryLock";
 import { runSteps, type ExecutorOptions } from "../db/executor";
 import { readLiveState } from "../db/live";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
-import { functionNames, migrationNames, type MigrationNames } from "../names";
+import { functionNames, type MigrationNames } from "../names";
+import { locateMigration } from "../db/locate";
 import { planContext, type LiveState, type PlanContext } from "../plan/facts";
 import type { Step } from "../plan/step";
-import { resolveStateSchema, type MigrationSpec } from "../spec";
+import type { MigrationSpec } from "../spec";
 import { qualified } from "../sql/quote";
 import type { ChildInputs } from "./inputs";
 
@@ -34,21 +34,19 @@ export interface Session {
  */
 export async function withSession<T>(inputs: ChildInputs, log: Log, fn: (s: Session) => Promise<T>): Promise<T> {
   return withConnection(inputs.connection, async (db) => {
-    const t = await resolveTable(db, tableText(inputs));
-    const names = migrationNames(t.schema, t.name, inputs.spec.column);
-    const stateSchema = resolveStateSchema(inputs.spec.stateSchema, t.schema);
+    const { schema, table, names, stateSchema } = await locateMigration(db, tableText(inputs), inputs.spec.column, inputs.spec.stateSchema);
     return withMigrationLock(db, names.id, async () => {
       const row = await readMigration(db, stateSchema, names.id);
       checkOwner(names.id, row?.owner ?? null, inputs.owner);
       return fn({
         db,
         spec: inputs.spec,
-        schema: t.schema,
-        table: t.name,
+        schema,
+        table,
         stateSchema,
         names,
         row,
-        exec: { lock: inputs.spec.lock, table: qualified(t.schema, t.name), log },
+        exec: { lock: inputs.spec.lock, table: qualified(schema, table), log },
         log,
       });
     });

@@ -11,9 +11,9 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ColumnTypeChange, WidenColumn } from "../../index";
-import { planMigration } from "../../src/planMigration";
+import { planMigration } from "../../src/planning/planMigration";
 import { parseSpec } from "../../src/spec";
-import { inferWidening } from "../../src/widen";
+import { inferWidening } from "../../src/planning/widen";
 import { fingerprint } from "../support/fingerprint";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack } from "../support/pulumi";

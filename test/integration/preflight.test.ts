@@ -18,7 +18,7 @@ import {
   TableNotFoundError,
   UnknownTypeError,
 } from "../../src/errors";
-import { preflight } from "../../src/preflight";
+import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeInput } from "../../src/spec";
 import { createTestDatabase, dumpTableSchema, testServer, withClient, type TestDatabase } from "../support/pg";
 import { createStep, NO_LEFTOVERS, pgshiftLeftovers, specOf } from "./support/expand";

@@ -14,8 +14,8 @@ import {
   StateSchemaError,
   VolatileConversionError,
 } from "../../src/errors";
-import { planMigrationWith } from "../../src/planMigration";
-import { preflight } from "../../src/preflight";
+import { planMigrationWith } from "../../src/planning/planMigration";
+import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeInput } from "../../src/spec";
 import { fingerprint } from "../support/fingerprint";
 import { createTestDatabase, testServer, withClient, type TestDatabase } from "../support/pg";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { BackfillWouldFireError, NameTakenError, OverlappingMigrationError, OwnedElsewhereError } from "../../src/errors";
-import { planMigrationWith } from "../../src/planMigration";
+import { planMigrationWith } from "../../src/planning/planMigration";
 import { create, remove } from "../../src/provider";
 import type { ChildKind } from "../../src/provider/inputs";
 import { parseSpec, withoutStage, type ColumnChangeInput } from "../../src/spec";

@@ -6,7 +6,7 @@
  *
  * The component plans the migration with planMigration(), which connects to PostgreSQL. Unit
  * tests have no database, so before the component module is loaded, the cached module
- * src/planMigration is swapped for a copy whose planMigration returns a fixed plan (built from
+ * src/planning/planMigration is swapped for a copy whose planMigration returns a fixed plan (built from
  * the hand-made fixture). The swap is undone after the tests.
  */
 import assert from "node:assert/strict";
@@ -18,7 +18,7 @@ import { migrationNames } from "../../src/names";
 import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../../src/plan/expand";
 import { untouched } from "../../src/plan/facts";
 import { statementsOf } from "../../src/plan/step";
-import type { MigrationPlan } from "../../src/planMigration";
+import type { MigrationPlan } from "../../src/planning/planMigration";
 import type { ColumnChangeSpec } from "../../src/spec";
 import { fileContext } from "./support/fixtures";
 
@@ -92,7 +92,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
   let recordedToType: string | undefined;
   before(async () => {
     // swap planMigration before the component module is loaded (see the file comment)
-    const planPath = require.resolve("../../src/planMigration");
+    const planPath = require.resolve("../../src/planning/planMigration");
     const componentPath = require.resolve("../../components/ColumnTypeChange");
     require(planPath);
     const entry = require.cache[planPath];

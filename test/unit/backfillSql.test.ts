@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { backfillStatements, batchSql, mismatchCountSql, upperKeySql } from "../../src/backfill/sql";
+import { backfillStatements, batchSql, upperKeySql } from "../../src/backfill/sql";
+import { mismatchCountSql } from "../../src/sql/verify";
 import { fileContext } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';

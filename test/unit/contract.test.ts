@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { planContract } from "../../src/plan/contract";
-import { planSteps } from "../../src/plan/cutover";
+import { swapSteps } from "../../src/plan/step";
 import { untouched, type LiveState } from "../../src/plan/facts";
 import { alone, transaction } from "../../src/plan/step";
 import { COMPOSITE_INDEX, fileContext, PARTIAL_INDEX, PKEY, UNIQUE_KEY } from "./support/fixtures";
@@ -79,7 +79,7 @@ describe("planContract", () => {
     const full = planContract(ctx, "public", afterCutover());
     const bare = planContract(ctx, "public", { ...afterCutover(), functions: [], triggers: [], columns: [] });
     assert.deepEqual(bare, full);
-    for (const sql of planSteps(full).flatMap((s) => s.sql)) {
+    for (const sql of swapSteps(full).flatMap((s) => s.sql)) {
       if (/^(DROP|ALTER TABLE .* DROP)/.test(sql)) assert.match(sql, /IF EXISTS/, sql);
     }
   });

@@ -1,6 +1,7 @@
 /** planCutover: golden SQL of the swap to the new column (and of the steps around it). */
 import assert from "node:assert/strict";
-import { planCutover, planRollback, planSteps } from "../../src/plan/cutover";
+import { planCutover, planRollback } from "../../src/plan/cutover";
+import { swapSteps } from "../../src/plan/step";
 import { untouched, type PlanContext } from "../../src/plan/facts";
 import { alone, statementsOf, transaction } from "../../src/plan/step";
 import { moveIdentitySql } from "../../src/sql/identity";
@@ -57,9 +58,9 @@ describe("planCutover", () => {
     ]);
   });
 
-  it("planSteps runs before, swap, after in that order; the state row lives in stateSchema", () => {
+  it("swapSteps runs before, swap, after in that order; the state row lives in stateSchema", () => {
     const plan = planCutover(fileContext(), "pgshift state");
-    assert.deepEqual(planSteps(plan), [...plan.before, plan.swap, ...plan.after]);
+    assert.deepEqual(swapSteps(plan), [...plan.before, plan.swap, ...plan.after]);
     assert.equal(
       plan.swap.sql.at(-1),
       `UPDATE "pgshift state"."pgshift_migrations" SET stage = 'cutover', updated_at = now() WHERE id = 'public.contentcuration_file.file_size'`,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fitIdentifier, MAX_IDENTIFIER_BYTES, migrationNames, oldIndexName, shadowIndexName } from "../../src/names";
+import { fitIdentifier, MAX_IDENTIFIER_BYTES, migrationNames, oldName, copyName } from "../../src/names";
 
 const bytes = (s: string) => Buffer.byteLength(s);
 
@@ -159,13 +159,13 @@ describe("migrationNames", () => {
   });
 });
 
-describe("shadowIndexName / oldIndexName", () => {
+describe("copyName / oldName", () => {
   it("append __pgshift / __pgshift_old and stay within 63 bytes", () => {
-    assert.equal(shadowIndexName("contentcuration_file_checksum_file_size_idx"), "contentcuration_file_checksum_file_size_idx__pgshift");
-    assert.equal(oldIndexName("contentcuration_file_pkey"), "contentcuration_file_pkey__pgshift_old");
+    assert.equal(copyName("contentcuration_file_checksum_file_size_idx"), "contentcuration_file_checksum_file_size_idx__pgshift");
+    assert.equal(oldName("contentcuration_file_pkey"), "contentcuration_file_pkey__pgshift_old");
     const long = "i".repeat(63);
-    assert.ok(bytes(shadowIndexName(long)) <= 63);
-    assert.ok(bytes(oldIndexName(long)) <= 63);
-    assert.notEqual(shadowIndexName(long), shadowIndexName(`${"i".repeat(62)}j`));
+    assert.ok(bytes(copyName(long)) <= 63);
+    assert.ok(bytes(oldName(long)) <= 63);
+    assert.notEqual(copyName(long), copyName(`${"i".repeat(62)}j`));
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IllegalTransitionError } from "../../src/errors";
-import { checkSameTarget, checkTransition } from "../../src/planMigration";
+import { checkSameTarget, checkTransition } from "../../src/planning/planMigration";
 import { parseSpec, withoutStage, type Stage } from "../../src/spec";
 
 const ID = "public.contentcuration_file.file_size";

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { planContract } from "../../src/plan/contract";
-import { planCutover, planRollback, planSteps, type SwapPlan } from "../../src/plan/cutover";
+import { planCutover, planRollback } from "../../src/plan/cutover";
+import { swapSteps, type SwapPlan } from "../../src/plan/step";
 import { planShadowIndexes } from "../../src/plan/expand";
 import { untouched, type PlanContext } from "../../src/plan/facts";
 import { expandedLive, fileContext, VARIANTS } from "./support/fixtures";
@@ -27,7 +28,7 @@ function interesting(ctx: PlanContext): string[] {
 }
 
 function apply(cat: SimCatalog, ctx: PlanContext, steps: SwapPlan | ReturnType<typeof planShadowIndexes>): void {
-  applySteps(cat, ctx.facts.table.qualifiedName, Array.isArray(steps) ? steps : planSteps(steps), interesting(ctx));
+  applySteps(cat, ctx.facts.table.qualifiedName, Array.isArray(steps) ? steps : swapSteps(steps), interesting(ctx));
 }
 
 /** Which column of interest every index and constraint is on. */

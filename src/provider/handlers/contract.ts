@@ -1,4 +1,4 @@
-import { runStep, runSteps } from "../../db/executor";
+import { runSwapPlan } from "../../db/executor";
 import { IllegalTransitionError } from "../../errors";
 import { planContract } from "../../plan/contract";
 import { contextOf, live, requireRow, withSession } from "../session";
@@ -12,11 +12,7 @@ export const contract: ChildHandler = {
       if (row.stage !== "cutover") {
         throw new IllegalTransitionError(`contract of ${s.names.id} refused: the migration is at "${row.stage}"; run stage "cutover" first`);
       }
-      const plan = planContract(contextOf(s, row), s.stateSchema, await live(s));
-      const stats = await runSteps(s.db, plan.before, s.exec);
-      log(`pgshift: ${plan.swap.description}`);
-      await runStep(s.db, plan.swap, s.exec, stats);
-      await runSteps(s.db, plan.after, s.exec);
+      const stats = await runSwapPlan(s.db, planContract(contextOf(s, row), s.stateSchema, await live(s)), s.exec);
       return { stage: "contract", ...stats };
     });
   },

@@ -1,13 +1,12 @@
 import type { Client } from "pg";
-import { mismatchCountSql, shadowDiffersSql } from "../../backfill/sql";
+import { mismatchCountSql, oldColumnDiffersSql, shadowDiffersSql } from "../../sql/verify";
 import { INTEGER_BOUNDS, INTEGER_TYPE_NAMES } from "../../conversion";
-import { runStep, runSteps } from "../../db/executor";
+import { runSwapPlan } from "../../db/executor";
 import { NotReversibleError, ShadowIncompleteError } from "../../errors";
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
 import type { PlanContext } from "../../plan/facts";
-import { reverseConvertFunctionName } from "../../sql/functions";
-import { ident, keyAsText } from "../../sql/quote";
+import { keyAsText } from "../../sql/quote";
 import { contextOf, live, requireRow, withSession, type Session } from "../session";
 import type { ChildHandler } from "./types";
 
@@ -51,7 +50,7 @@ async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
     throw new NotReversibleError(`${s.names.id} can no longer go back to expand: ${row.irreversibleReason ?? "a value written after cutover does not fit the old type"}. ${how}`);
   }
   const t = ctx.facts.table;
-  const differs = `${ident(s.names.oldColumn)} IS DISTINCT FROM ${reverseConvertFunctionName(ctx)}(${ident(t.column.name)})`;
+  const differs = oldColumnDiffersSql(ctx);
   let keys: string;
   try {
     keys = await sampleKeys(s.db, ctx, differs);
@@ -74,12 +73,8 @@ export const cutover: ChildHandler = {
       if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible };
       const ctx = contextOf(s, row);
       await verifyShadow(s, ctx);
-      const plan = planCutover(ctx, s.stateSchema);
-      const stats = await runSteps(s.db, plan.before, s.exec);
-      log(`pgshift: ${plan.swap.description}`);
-      await runStep(s.db, plan.swap, s.exec, stats);
-      const after = await runSteps(s.db, plan.after, s.exec);
-      return { stage: "cutover", reversible: true, statements: stats.statements + after.statements, lockRetries: stats.lockRetries + after.lockRetries };
+      const stats = await runSwapPlan(s.db, planCutover(ctx, s.stateSchema), s.exec);
+      return { stage: "cutover", reversible: true, ...stats };
     });
   },
   async remove(props, log) {
@@ -87,12 +82,9 @@ export const cutover: ChildHandler = {
       if (!s.row || s.row.stage !== "cutover") return;
       const ctx = contextOf(s, s.row);
       await verifyReversible(s, ctx);
-      const plan = planRollback(ctx, s.stateSchema, await live(s));
-      await runSteps(s.db, plan.before, s.exec);
-      log(`pgshift: ${plan.swap.description}`);
-      await runStep(s.db, plan.swap, s.exec);
-      // the swap handed the shadow's constraint indexes and NOT NULL check back to the old column: rebuild them
-      await runSteps(s.db, [...planShadowIndexes(ctx, await live(s)), ...plan.after], s.exec);
+      // the swap hands the shadow's constraint indexes and NOT NULL check back to the old
+      // column: the copies are rebuilt after it, planned from the catalog as it then is
+      await runSwapPlan(s.db, planRollback(ctx, s.stateSchema, await live(s)), s.exec, async () => planShadowIndexes(ctx, await live(s)));
     });
   },
   async read(props) {

@@ -2,7 +2,7 @@ import { runSteps } from "../../db/executor";
 import { claimMigration, deleteMigration, insertMigration, saveCheckpoint } from "../../db/state";
 import { planRemoveShadowColumn, planShadowColumn } from "../../plan/expand";
 import { planContext } from "../../plan/facts";
-import { preflight } from "../../preflight";
+import { preflight } from "../../preflight/preflight";
 import { live, withSession } from "../session";
 import type { ChildHandler } from "./types";
 

@@ -19,7 +19,7 @@
 import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "../../../src/catalog/types";
 import type { TypeDescription } from "../../../src/conversion";
 import type { LiveState, MigrationFacts, PlanContext } from "../../../src/plan/facts";
-import { shadowIndexName } from "../../../src/names";
+import { copyName } from "../../../src/names";
 import { planContext } from "../../../src/plan/facts";
 import { parseSpec, type ColumnChangeInput } from "../../../src/spec";
 
@@ -190,9 +190,9 @@ export function expandedLive(ctx: PlanContext, base: LiveState): LiveState {
   const n = ctx.names;
   const indexes = { ...base.indexes };
   const constraints = { ...base.constraints };
-  for (const i of ctx.facts.table.indexes.filter((i) => i.coversColumn)) indexes[shadowIndexName(i.name)] = { valid: true };
+  for (const i of ctx.facts.table.indexes.filter((i) => i.coversColumn)) indexes[copyName(i.name)] = { valid: true };
   for (const c of ctx.facts.table.constraints.filter((c) => c.coversColumn && (c.type === "c" || c.type === "f"))) {
-    constraints[shadowIndexName(c.name)] = { validated: true, type: c.type };
+    constraints[copyName(c.name)] = { validated: true, type: c.type };
   }
   if (ctx.facts.table.column.notNull) constraints[n.notNullCheck] = { validated: true, type: "c" };
   return {

@@ -1,19 +1,19 @@
 import type { ClientBase } from "pg";
-import type { ChildKey } from "./children";
-import { backfillStatements } from "./backfill/sql";
-import { describeType } from "./catalog/describeType";
-import { resolveTable } from "./catalog/introspect";
-import { withConnection, type ConnectionConfig } from "./db/connection";
-import { checkOwner, readMigration, type MigrationRow } from "./db/state";
-import { IllegalTransitionError } from "./errors";
-import { migrationNames, oldIndexName } from "./names";
-import { planContract } from "./plan/contract";
-import { planCutover, planSteps } from "./plan/cutover";
-import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "./plan/expand";
-import { planContext, untouched } from "./plan/facts";
-import { statementsOf } from "./plan/step";
-import { preflight } from "./preflight";
-import { resolveStateSchema, type ColumnChangeSpec, type MigrationSpec, type Stage } from "./spec";
+import type { ChildKey } from "../children";
+import { backfillStatements } from "../backfill/sql";
+import { describeType } from "../catalog/describeType";
+import { locateMigration } from "../db/locate";
+import { withConnection, type ConnectionConfig } from "../db/connection";
+import { checkOwner, readMigration, type MigrationRow } from "../db/state";
+import { IllegalTransitionError } from "../errors";
+import { oldName } from "../names";
+import { planContract } from "../plan/contract";
+import { planCutover } from "../plan/cutover";
+import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/expand";
+import { planContext, untouched } from "../plan/facts";
+import { statementsOf, swapSteps } from "../plan/step";
+import { preflight } from "../preflight/preflight";
+import { type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
 
 /** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
 export interface MigrationPlan {
@@ -98,9 +98,7 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
  * the statements stay the same from one `pulumi up` to the next.
  */
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
-  const t = await resolveTable(db, spec.table);
-  const names = migrationNames(t.schema, t.name, spec.column);
-  const stateSchema = resolveStateSchema(spec.stateSchema, t.schema);
+  const { names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
   checkTransition(row?.stage ?? null, spec.stage, names.id);
@@ -111,7 +109,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
   // contract is planned against the table as cutover leaves it: the old column's indexes renamed
   const afterCutover = {
     ...fresh,
-    indexes: { ...fresh.indexes, ...Object.fromEntries(facts.table.indexes.map((i) => [oldIndexName(i.name), { valid: true }])) },
+    indexes: { ...fresh.indexes, ...Object.fromEntries(facts.table.indexes.map((i) => [oldName(i.name), { valid: true }])) },
   };
   return {
     id: names.id,
@@ -125,8 +123,8 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
       backfill: backfillStatements(ctx),
       shadowIndexes: statementsOf(planShadowIndexes(ctx, fresh)),
-      cutover: statementsOf(planSteps(planCutover(ctx, stateSchema))),
-      contract: statementsOf(planSteps(planContract(ctx, stateSchema, afterCutover))),
+      cutover: statementsOf(swapSteps(planCutover(ctx, stateSchema))),
+      contract: statementsOf(swapSteps(planContract(ctx, stateSchema, afterCutover))),
     },
   };
 }

@@ -1,11 +1,9 @@
-import { describeColumnType } from "./catalog/describeType";
-import { resolveTable } from "./catalog/introspect";
-import { withConnection, type ConnectionConfig } from "./db/connection";
-import { readMigration } from "./db/state";
-import { ColumnNotFoundError, InvalidSpecError } from "./errors";
-import { migrationNames } from "./names";
-import { resolveStateSchema } from "./spec";
-import { qualified } from "./sql/quote";
+import { describeColumnType } from "../catalog/describeType";
+import { locateMigration } from "../db/locate";
+import { withConnection, type ConnectionConfig } from "../db/connection";
+import { readMigration } from "../db/state";
+import { ColumnNotFoundError, InvalidSpecError } from "../errors";
+import { qualified } from "../sql/quote";
 
 /** The widenings WidenColumn infers from the column's current type. */
 export const WIDEN_TO: Record<string, string> = { smallint: "integer", integer: "bigint" };
@@ -16,10 +14,10 @@ export const WIDEN_TO: Record<string, string> = { smallint: "integer", integer: 
  */
 export function inferWidening(conn: ConnectionConfig, table: string, column: string, stateSchema?: string): Promise<string> {
   return withConnection(conn, async (db) => {
-    const t = await resolveTable(db, table);
-    const row = await readMigration(db, resolveStateSchema(stateSchema, t.schema), migrationNames(t.schema, t.name, column).id);
+    const where = await locateMigration(db, table, column, stateSchema);
+    const row = await readMigration(db, where.stateSchema, where.names.id);
     if (row) return row.facts.to.formatted;
-    const current = await describeColumnType(db, qualified(t.schema, t.name), column);
+    const current = await describeColumnType(db, qualified(where.schema, where.table), column);
     if (!current) throw new ColumnNotFoundError(table, column);
     const to = WIDEN_TO[current.formatted];
     if (!to) {

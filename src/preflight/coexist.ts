@@ -4,15 +4,14 @@
  * `pulumi preview`.
  */
 import type { ClientBase } from "pg";
-import { resolveTable } from "./catalog/introspect";
-import type { ObjectNames, TableSnapshot } from "./catalog/types";
-import { readActiveMigrationsOn, type MigrationRow } from "./db/state";
-import { BackfillWouldFireError, NameTakenError, OverlappingMigrationError } from "./errors";
-import { migrationNames } from "./names";
-import { planContext, type PlanContext } from "./plan/facts";
-import { ownedNames, unionOfNames } from "./plan/owned";
-import type { MigrationSpec } from "./spec";
-import { ident } from "./sql/quote";
+import type { ObjectNames, TableSnapshot } from "../catalog/types";
+import { readActiveMigrationsOn, type MigrationRow } from "../db/state";
+import { BackfillWouldFireError, NameTakenError, OverlappingMigrationError } from "../errors";
+import { locateMigration } from "../db/locate";
+import { planContext, type PlanContext } from "../plan/facts";
+import { ownedNames, unionOfNames } from "../plan/owned";
+import type { MigrationSpec } from "../spec";
+import { ident } from "../sql/quote";
 
 /** The other unfinished migrations of the spec's table, and every name they own. */
 export interface Neighbours {
@@ -21,9 +20,8 @@ export interface Neighbours {
 }
 
 export async function readNeighbours(db: ClientBase, spec: MigrationSpec): Promise<Neighbours> {
-  const t = await resolveTable(db, spec.table);
-  const id = migrationNames(t.schema, t.name, spec.column).id;
-  const rows = (await readActiveMigrationsOn(db, t.schema, t.name)).filter((r) => r.id !== id);
+  const where = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
+  const rows = (await readActiveMigrationsOn(db, where.schema, where.table)).filter((r) => r.id !== where.names.id);
   return { rows, names: unionOfNames(rows.map((r) => ownedNames(planContext(r.spec, r.facts)))) };
 }
 
