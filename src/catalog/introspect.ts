@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { ColumnNotFoundError, InheritanceTableError, InvalidSpecError, NoUsableKeyError, NotATableError, PartitionTableError, TableNotFoundError, UnsupportedColumnError } from "../errors";
 import { parseQualifiedName } from "../spec";
 import { ident, qualified } from "../sql/quote";
-import type { ColumnInfo, ConstraintInfo, FiringMode, IndexInfo, IndexKey, ObjectNames, ReferencingForeignKey, TableSnapshot, TriggerInfo } from "./types";
+import type { ColumnInfo, ConstraintInfo, FiringMode, IndexInfo, IndexKey, ObjectNames, ReferencingForeignKey, TableSnapshot, TriggerInfo } from "../snapshot";
 
 /** Nothing to leave out. */
 export const NO_NAMES: ObjectNames = { columns: [], indexes: [], constraints: [], triggers: [], functions: [] };

@@ -1,4 +1,4 @@
-import type { IndexInfo } from "../catalog/types";
+import type { IndexInfo } from "../snapshot";
 import { INTEGER_TYPES } from "../conversion";
 import { setStageSql } from "../sql/state";
 import { oldName, copyName } from "../names";

@@ -1,4 +1,4 @@
-import type { TableSnapshot } from "../catalog/types";
+import type { TableSnapshot } from "../snapshot";
 import type { TypeDescription } from "../conversion";
 import { migrationNames, type MigrationNames } from "../names";
 import type { MigrationSpec } from "../spec";

@@ -1,4 +1,4 @@
-import type { ObjectNames } from "../catalog/types";
+import type { ObjectNames } from "../snapshot";
 import { functionNames, oldName } from "../names";
 import { shadowObjects } from "./expand";
 import type { PlanContext } from "./facts";

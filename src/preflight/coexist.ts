@@ -4,7 +4,7 @@
  * `pulumi preview`.
  */
 import type { ClientBase } from "pg";
-import type { ObjectNames, TableSnapshot } from "../catalog/types";
+import type { ObjectNames, TableSnapshot } from "../snapshot";
 import { readActiveMigrationsOn, type MigrationRow } from "../db/state";
 import { BackfillWouldFireError, NameTakenError, OverlappingMigrationError } from "../errors";
 import { locateMigration } from "../db/locate";

@@ -1,4 +1,4 @@
-import type { ConstraintInfo, IndexInfo, IndexKey } from "../catalog/types";
+import type { ConstraintInfo, IndexInfo, IndexKey } from "../snapshot";
 import { ident } from "./quote";
 import { replaceColumnReferences } from "./rewrite";
 

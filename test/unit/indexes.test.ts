@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ConstraintInfo, IndexInfo } from "../../src/catalog/types";
+import type { ConstraintInfo, IndexInfo } from "../../src/snapshot";
 import { shadowConstraintDefinition, shadowIndexSql } from "../../src/sql/indexes";
 import { exprKey, index, key } from "./support/fixtures";
 

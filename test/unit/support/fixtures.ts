@@ -16,7 +16,7 @@
  * from / to types, and `changeId`: the change of the PRIMARY KEY column id integer -> bigint
  * instead, with id a serial (default) or an identity column (`id`).
  */
-import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "../../../src/catalog/types";
+import type { ColumnInfo, ConstraintInfo, IndexInfo, IndexKey, TableSnapshot } from "../../../src/snapshot";
 import type { TypeDescription } from "../../../src/conversion";
 import type { LiveState, MigrationFacts, PlanContext } from "../../../src/plan/facts";
 import { copyName } from "../../../src/names";
