@@ -30,7 +30,7 @@ async function verifyShadow(s: Session, ctx: PlanContext): Promise<void> {
     const keys = await sampleKeys(s.db, ctx, shadowDiffersSql(ctx));
     throw new ShadowIncompleteError(
       `cutover of ${s.names.id} refused: ${mismatches} row(s) have a shadow value that differs from the converted column (keys ${keys}). ` +
-        `Was the mirror trigger disabled? Run pulumi up with stage "expand" (the backfill re-checks) and try again.`,
+        `Something other than pgshift wrote the shadow column, or its mirror trigger was disabled. Run pulumi up with stage "expand" (the backfill re-checks every row) and try again.`,
     );
   }
   const state = await live(s);
