@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CHILDREN, type ChildKey } from "../src/children";
 import { planMigration, type MigrationPlan } from "../src/planning/planMigration";
-import { parseSpec, stageIndex, withoutStage, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
+import { parseSpec, stageIndex, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
 import { resolveConnection, type ConnectionArg } from "./connection";
 import { MigrationChild } from "./MigrationChild";
 import { refusal, refusing } from "./refusal";
@@ -91,9 +91,9 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     const owner = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     // planning reads the catalog (never writes), once; the plan holds no secret, so unwrap it for preview
     const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => refusing(() => planMigration(c, s, owner))));
-    // the children carry the toType the migration was started with when the one given names the
-    // same type (int8 / bigint): a changed toType would make the provider replace them
-    const common = { connection, spec: pulumi.all([spec, plan.toType]).apply(([s, toType]) => ({ ...withoutStage(s), toType })), owner };
+    // every child input comes from the one plan Output, so a refusal rejects them all with one
+    // error (combining it with other Outputs made the engine report it once per combination)
+    const common = { connection, spec: plan.childSpec, owner };
     // one child per entry of CHILDREN that the stage reaches, each after the one before it
     const children: Partial<Record<ChildKey, MigrationChild>> = {};
     let previous: MigrationChild | undefined;

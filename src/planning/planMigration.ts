@@ -13,7 +13,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/
 import { planContext, untouched } from "../plan/facts";
 import { statementsOf, swapSteps } from "../plan/step";
 import { preflight } from "../preflight/preflight";
-import { type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
+import { withoutStage, type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
 
 /** The SQL each child resource runs, for `pulumi preview`, and where the migration stands. */
 export interface MigrationPlan {
@@ -25,11 +25,11 @@ export interface MigrationPlan {
   irreversibleReason: string | null;
   shadowColumn: string;
   /**
-   * The toType the child resources carry: the one the migration was started with when the
-   * given one names the same type (`int8` for `bigint`), so that spelling it differently does
-   * not count as a new target (the provider replaces a child whose toType changes).
+   * The spec the child resources carry: the given one without its stage, with the toType the
+   * migration was started with when the given one names the same type (`int8` for `bigint`),
+   * so that spelling it differently is no change of the children.
    */
-  toType: string;
+  childSpec: MigrationSpec;
   /** The SQL of each child, by its key (see src/children.ts). */
   statements: Record<ChildKey, string[]>;
 }
@@ -117,7 +117,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     reversible: row?.reversible ?? true,
     irreversibleReason: row?.irreversibleReason ?? null,
     shadowColumn: names.shadowColumn,
-    toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType,
+    childSpec: { ...withoutStage(spec), toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType },
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),

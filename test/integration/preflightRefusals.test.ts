@@ -329,6 +329,9 @@ describe("pre-flight refusals that protect a real schema (real PostgreSQL)", fun
     it("toType int8 for a migration started with bigint is the same target", async () => {
       const plan = await withClient(db.url, (c) => planMigrationWith(c, specOf({ ...started, toType: "int8" })));
       assert.equal(plan.recordedStage, "expand");
+      // the children keep the recorded spelling, so the provider sees no change of target
+      assert.equal(plan.childSpec.toType, "bigint");
+      assert.ok(!("stage" in plan.childSpec));
     });
 
     it("another type is still refused", async () => {

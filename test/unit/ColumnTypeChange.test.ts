@@ -19,7 +19,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../../sr
 import { untouched } from "../../src/plan/facts";
 import { statementsOf } from "../../src/plan/step";
 import type { MigrationPlan } from "../../src/planning/planMigration";
-import type { ColumnChangeSpec } from "../../src/spec";
+import { parseSpec, withoutStage, type ColumnChangeSpec } from "../../src/spec";
 import { fileContext } from "./support/fixtures";
 
 /** The parts of the engine's RegisterResourceRequest this test reads. */
@@ -53,7 +53,7 @@ const EXPAND_CHILDREN = [
   ["shadow-indexes", "ShadowIndexes"],
 ] as const;
 
-function fixedPlan(): MigrationPlan {
+function fixedPlan(spec: ColumnChangeSpec = parseSpec({ table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand" })): MigrationPlan {
   const ctx = fileContext();
   const fresh = untouched(ctx.facts);
   const names = migrationNames("public", "contentcuration_file", "file_size");
@@ -63,7 +63,7 @@ function fixedPlan(): MigrationPlan {
     reversible: true,
     irreversibleReason: null,
     shadowColumn: names.shadowColumn,
-    toType: "bigint",
+    childSpec: withoutStage(spec),
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
@@ -102,7 +102,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
       ...(realExports as object),
       planMigration: async (conn: ConnectionConfig, spec: ColumnChangeSpec) => {
         planCalls.push({ conn, spec });
-        return { ...fixedPlan(), toType: recordedToType ?? spec.toType };
+        return { ...fixedPlan(spec), childSpec: { ...withoutStage(spec), toType: recordedToType ?? spec.toType } };
       },
     };
     delete require.cache[componentPath];
