@@ -61,11 +61,13 @@ interface BlockerRow {
 async function lockWaits(db: ClientBase, schema: string | null): Promise<LockWait[]> {
   const { rows } = await db.query<WaitRow>(
     `SELECT a.pid, a.application_name, a.usename::text, left(a.query, ${QUERY_CHARS}) AS query,
-            extract(epoch FROM now() - coalesce((to_jsonb(l) ->> 'waitstart')::timestamptz, a.query_start))::float8 AS waiting_seconds,
-            l.locktype, l.mode, l.relation, l.relation_schema, pg_blocking_pids(a.pid) AS blockers
+            extract(epoch FROM now() - coalesce(l.waitstart, a.query_start))::float8 AS waiting_seconds,
+            l.locktype, l.mode, l.relation_name AS relation, l.relation_schema, pg_blocking_pids(a.pid) AS blockers
        FROM pg_stat_activity a
        LEFT JOIN LATERAL (
-         SELECT lk.*, CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname) END AS relation, n.nspname::text AS relation_schema
+         -- pg_locks.waitstart is PostgreSQL 14+: read through jsonb so older servers get the query's start
+         SELECT lk.locktype, lk.mode, (to_jsonb(lk) ->> 'waitstart')::timestamptz AS waitstart,
+                CASE WHEN c.oid IS NOT NULL THEN format('%I.%I', n.nspname, c.relname) END AS relation_name, n.nspname::text AS relation_schema
            FROM pg_locks lk LEFT JOIN pg_class c ON c.oid = lk.relation LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE lk.pid = a.pid AND NOT lk.granted LIMIT 1
        ) l ON true
