@@ -145,3 +145,29 @@ export async function deleteMigration(db: ClientBase, schema: string, id: string
     if (!left[0].any) await db.query(`DROP TABLE ${stateTableName(schema)}`);
   });
 }
+
+/** A row of any state table, with where it is and when it was written (for `pgshift status`). */
+export interface ListedMigration extends MigrationRow {
+  /** Schema of the state table that holds the row. */
+  stateSchema: string;
+  createdAt: Date;
+  /** Set by every stage change and backfill checkpoint. */
+  updatedAt: Date;
+}
+
+/** Every migration, in any stage, in every state table this role can read. Read-only. */
+export async function readAllMigrations(db: ClientBase): Promise<ListedMigration[]> {
+  const { rows: tables } = await db.query<{ schema: string; t: string }>(
+    `SELECT n.nspname AS schema, format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1 AND c.relkind = 'r' AND has_table_privilege(c.oid, 'SELECT')
+        AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname IN ('stage', 'facts', 'spec') AND NOT a.attisdropped) = 3
+      ORDER BY n.nspname`,
+    [STATE_TABLE],
+  );
+  const found: ListedMigration[] = [];
+  for (const { schema, t } of tables) {
+    const { rows } = await db.query(`SELECT ${ROW_COLUMNS}, created_at AS "createdAt", updated_at AS "updatedAt" FROM ${t} AS m ORDER BY id`);
+    for (const row of rows as Omit<ListedMigration, "stateSchema">[]) found.push({ ...row, stateSchema: schema });
+  }
+  return found;
+}
