@@ -1,4 +1,5 @@
 import type { Client, ClientConfig } from "pg";
+import { InvalidSpecError } from "../errors";
 
 /**
  * How to reach the database. Either a libpq connection string / URL or the same fields the
@@ -14,6 +15,75 @@ export interface ConnectionConfig {
   database?: string;
   /** libpq sslmode: disable | require | verify-ca | verify-full (prefer/allow are treated as disable). */
   sslmode?: string;
+  /** Give up connecting after this many seconds (@pulumi/postgresql's connectTimeout). */
+  connectTimeout?: number;
+}
+
+/**
+ * The fields of @pulumi/postgresql's ProviderArgs (the `new postgresql.Provider(name, args)`
+ * object, and its `postgresql:*` stack config keys), with their Inputs resolved. Declared here
+ * structurally so users need not install that package; test/unit/connection.test.ts checks at
+ * compile time that its ProviderArgs fits.
+ */
+export interface PostgresqlProviderFields {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  database?: string;
+  sslmode?: string;
+  sslMode?: string;
+  connectTimeout?: number;
+  scheme?: string;
+  superuser?: boolean;
+  expectedVersion?: string;
+  maxConnections?: number;
+  databaseUsername?: string;
+  sslrootcert?: string;
+  clientcert?: unknown;
+  awsRdsIamAuth?: boolean;
+  awsRdsIamProfile?: string;
+  awsRdsIamRegion?: string;
+  awsRdsIamProviderRoleArn?: string;
+  azureIdentityAuth?: boolean;
+  azureTenantId?: string;
+  gcpIamImpersonateServiceAccount?: string;
+}
+
+/**
+ * One ConnectionConfig from either form: pgshift's own fields (`user`) or @pulumi/postgresql's
+ * (`username`, `sslMode`). Cloud IAM logins, client certificates and other schemes than
+ * `postgres` are refused with what to do instead: pgshift connects with libpq settings.
+ * (superuser, expectedVersion, maxConnections and databaseUsername only shape what that
+ * provider does, and are ignored.)
+ */
+export function normalizeConnection(c: ConnectionConfig & PostgresqlProviderFields): ConnectionConfig {
+  const unsupported = [
+    c.awsRdsIamAuth ? "awsRdsIamAuth" : "",
+    c.azureIdentityAuth ? "azureIdentityAuth" : "",
+    c.gcpIamImpersonateServiceAccount ? "gcpIamImpersonateServiceAccount" : "",
+    c.clientcert ? "clientcert" : "",
+    c.sslrootcert ? "sslrootcert" : "",
+    c.scheme && c.scheme !== "postgres" ? `scheme ${JSON.stringify(c.scheme)}` : "",
+  ].filter(Boolean);
+  if (unsupported.length) {
+    throw new InvalidSpecError(
+      `the connection uses ${unsupported.join(", ")}, which pgshift does not support: it connects with host, port, username, password, database and sslmode. ` +
+        `Give pgshift its own \`connection\` (a connection string, e.g. with a password from your secret store) for this database.`,
+    );
+  }
+  const user = c.user ?? c.username;
+  const sslmode = c.sslmode ?? c.sslMode;
+  return {
+    ...(c.connectionString ? { connectionString: c.connectionString } : {}),
+    ...(c.host ? { host: c.host } : {}),
+    ...(c.port ? { port: Number(c.port) } : {}),
+    ...(user ? { user } : {}),
+    ...(c.password !== undefined && c.password !== null ? { password: c.password } : {}),
+    ...(c.database ? { database: c.database } : {}),
+    ...(sslmode ? { sslmode } : {}),
+    ...(c.connectTimeout ? { connectTimeout: Number(c.connectTimeout) } : {}),
+  };
 }
 
 export function clientConfig(conn: ConnectionConfig, applicationName = "pgshift"): ClientConfig {
@@ -29,6 +99,7 @@ export function clientConfig(conn: ConnectionConfig, applicationName = "pgshift"
     ...(conn.password !== undefined ? { password: conn.password } : {}),
     ...(conn.database ? { database: conn.database } : {}),
     ...(ssl ? { ssl } : {}),
+    ...(conn.connectTimeout ? { connectionTimeoutMillis: conn.connectTimeout * 1000 } : {}),
     application_name: applicationName,
   };
 }

@@ -2,20 +2,10 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ColumnTypeChange } from "../../index";
 import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { collectOutput, createStack, exportedState, stackBackendDir } from "../support/pulumi";
+import { collectOutput, createStack, exportedState, stackBackendDir, storedStateFiles } from "../support/pulumi";
 import { startWriter } from "../support/writer";
 
 /** Every file the file backend keeps (checkpoints, history, backups). */
-function storedStateFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.push(fs.readFileSync(path.join(entry.parentPath ?? dir, entry.name), "utf8"));
-  }
-  return out;
-}
-
 const ROWS = Number(process.env.PGSHIFT_TEST_ROWS ?? 200_000);
 const TABLE = "contentcuration_file";
 

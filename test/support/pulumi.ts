@@ -274,6 +274,18 @@ export function stackBackendDir(stack: Stack): string {
     return dir;
 }
 
+/**
+ * The text of every file the stack's file backend stores (its state as written, secrets
+ * encrypted); `stack export` through the Automation API decrypts, so secrets are checked here.
+ */
+export function storedStateFiles(backendDir: string): string[] {
+    const out: string[] = [];
+    for (const entry of fs.readdirSync(backendDir, { withFileTypes: true, recursive: true })) {
+        if (entry.isFile()) out.push(fs.readFileSync(path.join(entry.parentPath ?? backendDir, entry.name), "utf8"));
+    }
+    return out;
+}
+
 /** JSON text of the stack's exported state (stack.exportStack()), pretty-printed. */
 export async function exportedState(stack: Stack): Promise<string> {
     const deployment = await stack.exportStack();
