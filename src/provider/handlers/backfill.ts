@@ -44,16 +44,12 @@ export const backfill: ChildHandler = {
       const c = s.row.backfill;
       const done = s.row.stage !== "expand" || (c?.done ?? false);
       const scanned = c?.rowsScanned ?? 0;
+      const base = { stage: s.row.stage, done, rowsScanned: scanned, rowsUpdated: c?.rowsUpdated ?? 0 };
+      // (a finished one's phrase follows from done and rowsScanned: the component's backfillProgress writes it)
+      if (done) return { ...base, drift: [] };
       // reltuples only: a refresh should not count(*) a large table
-      const progress = progressText({ scanned, total: done ? null : await reltuples(s.db, qualified(s.schema, s.table)), done });
-      return {
-        stage: s.row.stage,
-        done,
-        rowsScanned: scanned,
-        rowsUpdated: c?.rowsUpdated ?? 0,
-        progress,
-        drift: done ? [] : unfinished(progress),
-      };
+      const progress = progressText({ scanned, total: await reltuples(s.db, qualified(s.schema, s.table)), done });
+      return { ...base, progress, drift: unfinished(progress) };
     });
   },
 };
