@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { progressText } from "../src/backfill/progress";
 import { CHILDREN, type ChildKey } from "../src/children";
 import { planMigration, type MigrationPlan } from "../src/planning/planMigration";
 import { parseSpec, stageIndex, type BackfillOptions, type ColumnChangeSpec, type Stage } from "../src/spec";
@@ -57,6 +58,12 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
   readonly statements: pulumi.Output<MigrationPlan["statements"]>;
   /** Rows the backfill scanned and updated. */
   readonly backfill: pulumi.Output<Record<string, unknown>>;
+  /**
+   * Where the backfill stands, for a PR bot: `backfill in progress: 60,000 of 200,000 rows
+   * (30.0%)` while a time budget (backfill.maxDurationMs) keeps it spread over several
+   * deploys, `backfill done: 200,000 rows` once it has finished.
+   */
+  readonly backfillProgress: pulumi.Output<string>;
   /** The stage the database has reached, as recorded in the state table when this program ran. */
   readonly recordedStage: pulumi.Output<Stage | null>;
   /**
@@ -108,6 +115,10 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     this.shadowColumn = plan.shadowColumn;
     this.statements = plan.statements;
     this.backfill = children.backfill!.result;
+    // the result's own phrase; a result written by an older pgshift has only done and rowsScanned
+    this.backfillProgress = this.backfill.apply((r) =>
+      typeof r?.progress === "string" ? r.progress : progressText({ scanned: Number(r?.rowsScanned ?? 0), total: null, done: r?.done === true }),
+    );
     this.recordedStage = plan.recordedStage;
     this.reversible = plan.reversible;
     this.irreversibleReason = plan.irreversibleReason;
@@ -115,6 +126,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
       shadowColumn: this.shadowColumn,
       statements: this.statements,
       backfill: this.backfill,
+      backfillProgress: this.backfillProgress,
       recordedStage: this.recordedStage,
       reversible: this.reversible,
       irreversibleReason: this.irreversibleReason,

@@ -26,7 +26,17 @@ export interface BackfillOptions {
    * VACUUM, so every batch would add bloat that cannot be cleaned). Default 0: off.
    */
   maxTransactionAgeMs?: number;
+  /**
+   * Time budget of the backfill per `pulumi up`, in ms. When it runs out, the batch in flight
+   * finishes (it commits with its checkpoint), the backfill stops and the up succeeds with the
+   * backfill in progress: the index copies wait, a cutover is refused, and the next `pulumi up`
+   * continues from the checkpoint. Every run does at least one batch. Default: none.
+   */
+  maxDurationMs?: number;
 }
+
+/** The backfill options after validation: every default filled in; no time budget unless given. */
+export type BackfillSettings = Required<Omit<BackfillOptions, "maxDurationMs">> & Pick<BackfillOptions, "maxDurationMs">;
 
 export interface LockPolicy {
   /** lock_timeout for the first attempt of a statement that takes a strong lock, ms. */
@@ -63,7 +73,7 @@ export interface ColumnChangeInput extends ChangeTarget {
 /** A validated change, every default filled in. Serializable (it is a resource input). */
 export interface ColumnChangeSpec extends ChangeTarget {
   allowNarrowing: boolean;
-  backfill: Required<BackfillOptions>;
+  backfill: BackfillSettings;
   lock: LockPolicy;
   /** Schema of the state table; default: the table's own schema. */
   stateSchema?: string;
@@ -80,7 +90,7 @@ export function withoutStage(spec: ColumnChangeSpec): MigrationSpec {
   return rest;
 }
 
-export const DEFAULT_BACKFILL: Required<BackfillOptions> = {
+export const DEFAULT_BACKFILL: BackfillSettings = {
   batchSize: 5000,
   maxBatchSize: 50000,
   pauseMs: 0,
@@ -255,13 +265,16 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
   if (!STAGES.includes(stage as Stage)) fail(`stage must be one of ${STAGES.map((s) => `"${s}"`).join(", ")} (got ${got(stage)})`);
   const b = input.backfill ?? {};
   if (typeof b !== "object" || b === null) fail("backfill must be an object");
-  const backfill: Required<BackfillOptions> = {
+  // the budget is left out when not given (not null): specs written before it existed stay equal
+  const maxDurationMs = b.maxDurationMs === undefined || b.maxDurationMs === null ? undefined : boundedInt(b.maxDurationMs, "backfill.maxDurationMs", 0, MAX_MS);
+  const backfill: BackfillSettings = {
     batchSize: boundedInt(b.batchSize, "backfill.batchSize", DEFAULT_BACKFILL.batchSize, MAX_BATCH_ROWS),
     maxBatchSize: boundedInt(b.maxBatchSize, "backfill.maxBatchSize", DEFAULT_BACKFILL.maxBatchSize, MAX_BATCH_ROWS),
     pauseMs: boundedInt(b.pauseMs, "backfill.pauseMs", DEFAULT_BACKFILL.pauseMs, MAX_MS, true),
     targetBatchMs: boundedInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs, MAX_MS),
     maxReplicationLagMs: boundedInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, MAX_MS, true),
     maxTransactionAgeMs: boundedInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, MAX_MS, true),
+    ...(maxDurationMs === undefined ? {} : { maxDurationMs }),
   };
   if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);
   const lock: LockPolicy = {

@@ -1,5 +1,8 @@
+import { progressText } from "../../backfill/progress";
+import { reltuples } from "../../backfill/run";
 import { runSteps } from "../../db/executor";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
+import { qualified } from "../../sql/quote";
 import { contextOf, live, removeWhileExpanding, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
@@ -9,6 +12,15 @@ export const shadowIndexes: ChildHandler = {
       const row = requireRow(s, "ShadowIndexes");
       if (row.stage !== "expand") return { stage: row.stage };
       const ctx = contextOf(s, row);
+      if (!row.backfill?.done) {
+        // a time budget stopped the backfill: building the copies now would index a half-filled
+        // column, and every later backfill batch would maintain them. Build nothing, succeed,
+        // and report it as drift so the next `pulumi up` runs this child again after the backfill.
+        const progress = progressText({ scanned: row.backfill?.rowsScanned ?? 0, total: await reltuples(s.db, qualified(s.schema, s.table)), done: false });
+        const waiting = `index copies not built yet: waiting for the backfill (${progress})`;
+        log(`pgshift: ${s.names.id}: ${waiting}; the next pulumi up builds them once it has finished`);
+        return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), built: false, waiting, drift: [waiting] };
+      }
       const stats = await runSteps(s.db, planShadowIndexes(ctx, await live(s)), s.exec);
       return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), ...stats };
     });
