@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { normalizeConnection, type ConnectionConfig, type PostgresqlProviderFields } from "../src/db/connection";
+import { connectionFromEnv, normalizeConnection, type ConnectionConfig, type PostgresqlProviderFields } from "../src/db/connection";
 import { InvalidSpecError } from "../src/errors";
 import { refusal } from "./refusal";
 
@@ -45,19 +45,11 @@ export function resolveConnection(explicit?: pulumi.Input<ConnectionArg>): pulum
     read(CONFIG_KEYS.boolean, (k) => cfg.getBoolean(k));
     return pulumi.secret(pulumi.output(cfg.getSecret("password")).apply((password) => normalized({ ...fields, ...(password !== undefined ? { password } : {}) })));
   }
-  const env = process.env;
-  if (env.DATABASE_URL) return pulumi.secret({ connectionString: env.DATABASE_URL });
-  if (!env.PGHOST && !env.PGDATABASE && !env.PGUSER) {
+  const fromEnv = connectionFromEnv(process.env);
+  if (!fromEnv) {
     throw new InvalidSpecError(
       "no database connection: pass `connection`, set the postgresql:host (and username, password, database) stack config, DATABASE_URL, or the PGHOST/PGUSER/PGPASSWORD/PGDATABASE environment variables",
     );
   }
-  return pulumi.secret({
-    ...(env.PGHOST ? { host: env.PGHOST } : {}),
-    ...(env.PGPORT ? { port: Number(env.PGPORT) } : {}),
-    ...(env.PGUSER ? { user: env.PGUSER } : {}),
-    ...(env.PGPASSWORD !== undefined ? { password: env.PGPASSWORD } : {}),
-    ...(env.PGDATABASE ? { database: env.PGDATABASE } : {}),
-    ...(env.PGSSLMODE ? { sslmode: env.PGSSLMODE } : {}),
-  });
+  return pulumi.secret(fromEnv);
 }

@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
 import { ColumnNotFoundError, InheritanceTableError, InvalidSpecError, NoUsableKeyError, NotATableError, PartitionTableError, TableNotFoundError, UnsupportedColumnError } from "../errors";
-import { parseQualifiedName } from "../spec";
+import { parseQualifiedName } from "../identifiers";
 import { ident, qualified } from "../sql/quote";
 import type { ColumnInfo, ConstraintInfo, FiringMode, IndexInfo, IndexKey, ObjectNames, ReferencingForeignKey, TableSnapshot, TriggerInfo } from "../snapshot";
 

@@ -3,7 +3,7 @@
  * (components/connection.ts reads the postgresql:* stack config second): `--connection`,
  * else DATABASE_URL, else the libpq PG* environment variables. Pure.
  */
-import type { ConnectionConfig } from "../db/connection";
+import { connectionFromEnv, type ConnectionConfig } from "../db/connection";
 
 export class UsageError extends Error {}
 
@@ -12,19 +12,12 @@ export function resolveCliConnection(explicit: string | undefined, env: NodeJS.P
     if (explicit.trim() === "") throw new UsageError("--connection is empty");
     return { connectionString: explicit };
   }
-  if (env.DATABASE_URL) return { connectionString: env.DATABASE_URL };
-  if (!env.PGHOST && !env.PGDATABASE && !env.PGUSER) {
+  if (!env.DATABASE_URL && env.PGPORT !== undefined && !/^\d+$/.test(env.PGPORT)) throw new UsageError(`PGPORT must be a port number, not ${JSON.stringify(env.PGPORT)}`);
+  const fromEnv = connectionFromEnv(env);
+  if (!fromEnv) {
     throw new UsageError("no database connection: pass --connection <url>, or set DATABASE_URL, or the PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE environment variables");
   }
-  if (env.PGPORT !== undefined && !/^\d+$/.test(env.PGPORT)) throw new UsageError(`PGPORT must be a port number, not ${JSON.stringify(env.PGPORT)}`);
-  return {
-    ...(env.PGHOST ? { host: env.PGHOST } : {}),
-    ...(env.PGPORT ? { port: Number(env.PGPORT) } : {}),
-    ...(env.PGUSER ? { user: env.PGUSER } : {}),
-    ...(env.PGPASSWORD !== undefined ? { password: env.PGPASSWORD } : {}),
-    ...(env.PGDATABASE ? { database: env.PGDATABASE } : {}),
-    ...(env.PGSSLMODE ? { sslmode: env.PGSSLMODE } : {}),
-  };
+  return fromEnv;
 }
 
 /** Connect timeout in ms: libpq's PGCONNECT_TIMEOUT (seconds) when set, else 10 s. */

@@ -86,6 +86,23 @@ export function normalizeConnection(c: ConnectionConfig & PostgresqlProviderFiel
   };
 }
 
+/**
+ * The connection the environment gives: DATABASE_URL, else the libpq PG* variables; undefined
+ * when neither is set. The component and `pgshift status` both end their search here.
+ */
+export function connectionFromEnv(env: NodeJS.ProcessEnv): ConnectionConfig | undefined {
+  if (env.DATABASE_URL) return { connectionString: env.DATABASE_URL };
+  if (!env.PGHOST && !env.PGDATABASE && !env.PGUSER) return undefined;
+  return {
+    ...(env.PGHOST ? { host: env.PGHOST } : {}),
+    ...(env.PGPORT ? { port: Number(env.PGPORT) } : {}),
+    ...(env.PGUSER ? { user: env.PGUSER } : {}),
+    ...(env.PGPASSWORD !== undefined ? { password: env.PGPASSWORD } : {}),
+    ...(env.PGDATABASE ? { database: env.PGDATABASE } : {}),
+    ...(env.PGSSLMODE ? { sslmode: env.PGSSLMODE } : {}),
+  };
+}
+
 export function clientConfig(conn: ConnectionConfig, applicationName = "pgshift"): ClientConfig {
   const ssl =
     conn.sslmode === undefined || ["disable", "allow", "prefer"].includes(conn.sslmode)

@@ -1,7 +1,7 @@
 import type { ClientBase } from "pg";
 import { resolveTable } from "../catalog/introspect";
 import { migrationNames, type MigrationNames } from "../names";
-import { resolveStateSchema } from "../spec";
+import { resolveStateSchema } from "../identifiers";
 
 /** Where a migration lives: its resolved table, its names, and the schema of its state row. */
 export interface MigrationLocation {

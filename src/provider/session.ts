@@ -85,3 +85,19 @@ export function removeWhileExpanding(plan: (ctx: PlanContext, live: LiveState) =
       await runSteps(s.db, plan(contextOf(s, s.row), await live(s)), s.exec);
     });
 }
+
+/**
+ * The read (refresh) of an expand child: null before the state row exists; from cutover on
+ * just the stage (its objects are the table's real ones); in expand, what `report` finds in
+ * the catalog (null when the child's objects are gone).
+ */
+export function readWhileExpanding(
+  report: (s: Session, row: MigrationRow, state: LiveState) => Record<string, unknown> | null,
+): (props: ChildInputs) => Promise<Record<string, unknown> | null> {
+  return (props) =>
+    withSession(props, () => undefined, async (s) => {
+      if (!s.row) return null;
+      if (s.row.stage !== "expand") return { stage: s.row.stage };
+      return report(s, s.row, await live(s));
+    });
+}

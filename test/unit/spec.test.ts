@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InvalidSpecError } from "../../src/errors";
-import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, got, parseQualifiedName, parseSchemaName, parseSpec, resolveStateSchema, type ColumnChangeInput } from "../../src/spec";
+import { parseQualifiedName, parseSchemaName, resolveStateSchema } from "../../src/identifiers";
+import { DEFAULT_BACKFILL, DEFAULT_LOCK_POLICY, got, parseSpec, type ColumnChangeInput } from "../../src/spec";
 
 /** A valid input; each invalid case overrides one field. */
 const BASE: ColumnChangeInput = { table: "contentcuration_file", column: "file_size", toType: "bigint", stage: "expand" };

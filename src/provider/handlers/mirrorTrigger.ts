@@ -1,6 +1,6 @@
 import { runSteps } from "../../db/executor";
 import { planMirrorTrigger, planRemoveMirrorTrigger } from "../../plan/expand";
-import { contextOf, live, removeWhileExpanding, requireRow, withSession } from "../session";
+import { contextOf, live, readWhileExpanding, removeWhileExpanding, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const mirrorTrigger: ChildHandler = {
@@ -13,15 +13,10 @@ export const mirrorTrigger: ChildHandler = {
     });
   },
   remove: removeWhileExpanding(planRemoveMirrorTrigger),
-  async read(props) {
-    return withSession(props, () => undefined, async (s) => {
-      if (!s.row) return null;
-      if (s.row.stage !== "expand") return { stage: s.row.stage };
-      const state = await live(s);
-      const present = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => state.triggers.includes(t));
-      if (present.length === 0) return null;
-      const missing = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => !present.includes(t));
-      return { stage: s.row.stage, triggers: present, drift: missing.map((t) => `trigger ${t} is missing`) };
-    });
-  },
+  read: readWhileExpanding((s, row, state) => {
+    const present = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => state.triggers.includes(t));
+    if (present.length === 0) return null;
+    const missing = [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger].filter((t) => !present.includes(t));
+    return { stage: row.stage, triggers: present, drift: missing.map((t) => `trigger ${t} is missing`) };
+  }),
 };

@@ -3,7 +3,7 @@ import { reltuples } from "../../backfill/run";
 import { runSteps } from "../../db/executor";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
 import { qualified } from "../../sql/quote";
-import { contextOf, live, removeWhileExpanding, requireRow, withSession } from "../session";
+import { contextOf, live, readWhileExpanding, removeWhileExpanding, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const shadowIndexes: ChildHandler = {
@@ -26,23 +26,18 @@ export const shadowIndexes: ChildHandler = {
     });
   },
   remove: removeWhileExpanding(planRemoveShadowIndexes),
-  async read(props) {
-    return withSession(props, () => undefined, async (s) => {
-      if (!s.row) return null;
-      if (s.row.stage !== "expand") return { stage: s.row.stage };
-      const state = await live(s);
-      const objects = shadowObjects(contextOf(s, s.row));
-      const missing = objects.filter((o) => !(o.kind === "index" ? state.indexes[o.name] : state.constraints[o.name])).map((o) => o.name);
-      const invalid = objects
-        .filter((o) => (o.kind === "index" ? state.indexes[o.name]?.valid === false : state.constraints[o.name]?.validated === false))
-        .map((o) => o.name);
-      return {
-        stage: s.row.stage,
-        objects: objects.map((o) => o.name),
-        missing,
-        invalid,
-        drift: [...missing.map((m) => `${m} is missing`), ...invalid.map((i) => `${i} is not valid`)],
-      };
-    });
-  },
+  read: readWhileExpanding((s, row, state) => {
+    const objects = shadowObjects(contextOf(s, row));
+    const missing = objects.filter((o) => !(o.kind === "index" ? state.indexes[o.name] : state.constraints[o.name])).map((o) => o.name);
+    const invalid = objects
+      .filter((o) => (o.kind === "index" ? state.indexes[o.name]?.valid === false : state.constraints[o.name]?.validated === false))
+      .map((o) => o.name);
+    return {
+      stage: row.stage,
+      objects: objects.map((o) => o.name),
+      missing,
+      invalid,
+      drift: [...missing.map((m) => `${m} is missing`), ...invalid.map((i) => `${i} is not valid`)],
+    };
+  }),
 };
