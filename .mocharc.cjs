@@ -2,7 +2,7 @@
 //
 // PGSHIFT_TEST_FOLDERS selects folders below test/ (comma-separated; default
 // "unit,integration,e2e"). The test:unit / test:integration / test:e2e scripts set it,
-// and .ci/run uses it to restrict the second (PostgreSQL 14) run.
+// and .ci/run uses it to restrict the runs on PostgreSQL 14, 16, 17 and 18.
 "use strict";
 
 const KNOWN = ["unit", "integration", "e2e"];

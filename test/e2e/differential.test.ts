@@ -4,7 +4,8 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { ColumnTypeChange, WidenColumn, type Stage } from "../../index";
 import type { Scenario } from "../support/differential";
 import { comparedTables, normalizeColumnOrder, referenceAlter, SCENARIOS, setupSql, tableData } from "../support/differential";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack } from "../support/pulumi";
 
 /** The component a user would write for the scenario. */
@@ -36,7 +37,7 @@ function everyScenario(url: string) {
 /**
  * Differential test against PostgreSQL itself: every scenario's table is built twice; one
  * copy goes expand -> cutover -> contract through the real `pulumi up`, the other gets a
- * plain ALTER TABLE ... ALTER COLUMN ... TYPE. Schema (normalized pg_dump) and data must match.
+ * plain ALTER TABLE ... ALTER COLUMN ... TYPE. Schema (the catalog description, catalog.ts) and data must match.
  * All scenarios live in one stack so the suite runs three `pulumi up`s, not thirty-six.
  */
 describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUMN TYPE", function () {
@@ -55,7 +56,7 @@ describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUM
         await c.query(referenceAlter(s));
         if (s.referenceExtra) await c.query(s.referenceExtra);
       });
-      originalSchema.set(s.name, await dumpTableSchema(shifted.url, s.name));
+      originalSchema.set(s.name, await describeTableSchema(shifted.url, s.name));
     }
     const program = everyScenario(shifted.url);
     stack = await createStack({ projectName: "pgshift-differential", program });
@@ -93,8 +94,8 @@ describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUM
   for (const s of SCENARIOS) {
     it(`${s.name}: same schema and data as ALTER COLUMN ... TYPE ${s.toType}`, async () => {
       for (const table of comparedTables(s)) {
-        const got = normalizeColumnOrder(await dumpTableSchema(shifted.url, table));
-        const want = normalizeColumnOrder(await dumpTableSchema(reference.url, table));
+        const got = normalizeColumnOrder(await describeTableSchema(shifted.url, table));
+        const want = normalizeColumnOrder(await describeTableSchema(reference.url, table));
         assert.equal(got, want, table);
         assert.deepEqual(await tableData(shifted.url, table, s.orderBy), await tableData(reference.url, table, s.orderBy), table);
       }
@@ -102,11 +103,11 @@ describe("differential: pgshift expand -> cutover -> contract equals ALTER COLUM
   }
 
   it("after contract, removing the components changes nothing in the database", async () => {
-    const before = await Promise.all(SCENARIOS.map((s) => dumpTableSchema(shifted.url, s.name)));
+    const before = await Promise.all(SCENARIOS.map((s) => describeTableSchema(shifted.url, s.name)));
     const out = collectOutput();
     const destroyed = await stack.destroy({ onOutput: out.onOutput });
     assert.equal(destroyed.summary.result, "succeeded", out.text());
-    const after = await Promise.all(SCENARIOS.map((s) => dumpTableSchema(shifted.url, s.name)));
+    const after = await Promise.all(SCENARIOS.map((s) => describeTableSchema(shifted.url, s.name)));
     assert.deepEqual(after, before);
   });
 });
@@ -145,10 +146,10 @@ describe("differential rollback: cutover -> expand -> removed equals the untouch
       assert.equal(result.summary.result, "succeeded", out.text());
     };
     await up("expand");
-    const expanded = await Promise.all(SCENARIOS.map((s) => dumpTableSchema(shifted.url, s.name)));
+    const expanded = await Promise.all(SCENARIOS.map((s) => describeTableSchema(shifted.url, s.name)));
     await up("cutover");
     await up("expand");
-    const back = await Promise.all(SCENARIOS.map((s) => dumpTableSchema(shifted.url, s.name)));
+    const back = await Promise.all(SCENARIOS.map((s) => describeTableSchema(shifted.url, s.name)));
     SCENARIOS.forEach((s, i) => assert.equal(back[i], expanded[i], `${s.name}: the step back did not restore the expand schema`));
 
     const out = collectOutput();
@@ -156,7 +157,7 @@ describe("differential rollback: cutover -> expand -> removed equals the untouch
     assert.equal(destroyed.summary.result, "succeeded", out.text());
     for (const s of SCENARIOS) {
       for (const table of comparedTables(s)) {
-        assert.equal(await dumpTableSchema(shifted.url, table), await dumpTableSchema(untouched.url, table), `${table}: schema`);
+        assert.equal(await describeTableSchema(shifted.url, table), await describeTableSchema(untouched.url, table), `${table}: schema`);
         assert.deepEqual(await tableData(shifted.url, table, s.orderBy), await tableData(untouched.url, table, s.orderBy), `${table}: data`);
       }
     }

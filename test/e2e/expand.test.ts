@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ColumnTypeChange } from "../../index";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack, exportedState, stackBackendDir, storedStateFiles } from "../support/pulumi";
 import { startWriter } from "../support/writer";
 
@@ -35,7 +36,7 @@ describe("expand stage through the real pulumi up", function () {
   });
 
   it("previews without writing, expands under a concurrent writer, converges, and destroys back to the original schema", async () => {
-    const schemaBefore = await dumpTableSchema(db.url, TABLE);
+    const schemaBefore = await describeTableSchema(db.url, TABLE);
     const dataDigest = () =>
       withClient(db.url, async (c) => (await c.query(`SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS d FROM ${TABLE} t`)).rows[0].d as string);
     const dataBefore = await dataDigest();
@@ -59,7 +60,7 @@ describe("expand stage through the real pulumi up", function () {
     const shown = out.text().replace(/\\"/g, '"'); // the diff prints strings JSON-escaped
     assert.match(shown, /ADD COLUMN "file_size__pgshift_new" bigint/);
     assert.match(shown, /CREATE INDEX CONCURRENTLY "file_checksum_size_idx__pgshift"/);
-    assert.equal(await dumpTableSchema(db.url, TABLE), schemaBefore, "preview changed the schema");
+    assert.equal(await describeTableSchema(db.url, TABLE), schemaBefore, "preview changed the schema");
     assert.equal(await dataDigest(), dataBefore, "preview changed the data");
     await withClient(db.url, async (c) => {
       const { rows } = await c.query(`SELECT to_regclass('pgshift_migrations') AS state, (SELECT count(*)::int FROM pg_proc WHERE proname LIKE 'pgshift%') AS functions`);
@@ -141,6 +142,6 @@ describe("expand stage through the real pulumi up", function () {
     out.clear();
     const destroyed = await stack.destroy({ onOutput: out.onOutput });
     assert.equal(destroyed.summary.result, "succeeded", out.text());
-    assert.equal(await dumpTableSchema(db.url, TABLE), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, TABLE), schemaBefore);
   });
 });

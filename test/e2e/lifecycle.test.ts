@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ColumnTypeChange, type Stage } from "../../index";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack } from "../support/pulumi";
 import { startWriter } from "../support/writer";
 
@@ -61,22 +62,22 @@ describe("the stage flag through every transition, under a concurrent writer", f
 
   async function refusedAtPreview(stage: Stage, message: RegExp): Promise<void> {
     await stack.setConfig("stage", { value: stage });
-    const before = await dumpTableSchema(db.url, TABLE);
+    const before = await describeTableSchema(db.url, TABLE);
     const out = collectOutput();
     await assert.rejects(stack.preview({ onOutput: out.onOutput }), (err: Error) => {
       assert.match(err.message + out.text(), message);
       return true;
     });
-    assert.equal(await dumpTableSchema(db.url, TABLE), before, "a refused preview changed the schema");
+    assert.equal(await describeTableSchema(db.url, TABLE), before, "a refused preview changed the schema");
   }
 
   it("expand -> cutover -> back to expand -> cutover -> contract: no failed write, every write kept", async () => {
-    const original = await dumpTableSchema(db.url, TABLE);
+    const original = await describeTableSchema(db.url, TABLE);
     await refusedAtPreview("contract", /cannot go to "contract" from nothing/);
     const writer = startWriter({ url: db.url, table: TABLE, column: "file_size", maxId: ROWS, insertExtras: { checksum: "md5(random()::text)" }, pauseMs: 2 });
     try {
       await up("expand");
-      const afterExpand = await dumpTableSchema(db.url, TABLE);
+      const afterExpand = await describeTableSchema(db.url, TABLE);
       assert.notEqual(afterExpand, original);
       await refusedAtPreview("contract", /cannot go to "contract" from "expand"/);
 
@@ -89,7 +90,7 @@ describe("the stage flag through every transition, under a concurrent writer", f
       await up("expand");
       assert.equal(await columnType(db.url, "file_size"), "integer");
       assert.equal(await columnType(db.url, "file_size__pgshift_new"), "bigint");
-      assert.equal(await dumpTableSchema(db.url, TABLE), afterExpand, "rollback did not restore the expand schema");
+      assert.equal(await describeTableSchema(db.url, TABLE), afterExpand, "rollback did not restore the expand schema");
 
       await up("cutover");
       await up("contract");
@@ -118,9 +119,9 @@ describe("the stage flag through every transition, under a concurrent writer", f
     await stack.setConfig("stage", { value: "contract" });
     const again = await stack.up();
     assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same"), []);
-    const before = await dumpTableSchema(db.url, TABLE);
+    const before = await describeTableSchema(db.url, TABLE);
     await stack.destroy();
-    assert.equal(await dumpTableSchema(db.url, TABLE), before);
+    assert.equal(await describeTableSchema(db.url, TABLE), before);
   });
 });
 

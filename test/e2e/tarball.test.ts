@@ -17,7 +17,8 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack, repoRoot, scratchDir, type AutomationModule } from "../support/pulumi";
 
 const execFileAsync = promisify(execFile);
@@ -233,7 +234,7 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
             envVars: { NODE_OPTIONS: `--require ${probe}`, PGSHIFT_PROBE_LOG: probeLog },
         });
 
-        const schemaBefore = await dumpTableSchema(db.url, TABLE);
+        const schemaBefore = await describeTableSchema(db.url, TABLE);
         const digest = () =>
             withClient(db.url, async (c) => (await c.query(`SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS d FROM ${TABLE} t`)).rows[0].d as string);
         const dataBefore = await digest();
@@ -262,7 +263,7 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
         out.clear();
         const destroyed = await stack.destroy({ onOutput: out.onOutput });
         assert.equal(destroyed.summary.result, "succeeded", out.text());
-        assert.equal(await dumpTableSchema(db.url, TABLE), schemaBefore, "destroy did not restore the table");
+        assert.equal(await describeTableSchema(db.url, TABLE), schemaBefore, "destroy did not restore the table");
         assert.equal(await digest(), dataBefore, "destroy changed the data");
         lap("destroyed");
 

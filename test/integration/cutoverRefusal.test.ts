@@ -3,7 +3,8 @@ import { ShadowIncompleteError } from "../../src/errors";
 import { create, type ChildInputs } from "../../src/provider";
 import type { ChildKind } from "../../src/provider/inputs";
 import { parseSpec, withoutStage } from "../../src/spec";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 
 /** Cutover verifies the shadow before it swaps anything, and says what is wrong. */
 describe("cutover refuses an incomplete shadow", function () {
@@ -28,13 +29,13 @@ describe("cutover refuses an incomplete shadow", function () {
   it("names the count and sample keys of rows whose shadow differs, and changes nothing", async () => {
     // what a disabled trigger or a manual write would leave behind
     await withClient(db.url, (c) => c.query(`UPDATE sizes SET size__pgshift_new = -1 WHERE id IN (7, 8, 700)`));
-    const before = await dumpTableSchema(db.url, "sizes");
+    const before = await describeTableSchema(db.url, "sizes");
     await assert.rejects(create(inputs("cutover")), (err: Error) => {
       assert.ok(err instanceof ShadowIncompleteError, String(err));
       assert.match(err.message, /cutover of public\.sizes\.size refused: 3 row\(s\) have a shadow value that differs from the converted column \(keys \(7\), \(8\), \(700\)\)/);
       return true;
     });
-    assert.equal(await dumpTableSchema(db.url, "sizes"), before);
+    assert.equal(await describeTableSchema(db.url, "sizes"), before);
   });
 
   it("refuses while an index copy is missing", async () => {

