@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
 import { readReferencingKeyColumns, type ReferencingKeyDetail } from "../catalog/introspect";
-import type { TypeDescription } from "../conversion";
+import { narrowingReason, type TypeDescription } from "../conversion";
 import { IncompatibleForeignKeyError, type IncompatibleForeignKey } from "../errors";
 import { ident } from "../sql/quote";
 
@@ -66,4 +66,27 @@ export async function checkReferencingKeys(db: ClientBase, qualifiedTable: strin
     await db.query("ROLLBACK").catch(() => undefined);
   }
   if (incompatible.length) throw new IncompatibleForeignKeyError(qualifiedTable, ident(column), to.formatted, incompatible);
+}
+
+/**
+ * One line per referencing column that stays valid but keeps a narrower type than the new key
+ * (an integer column referencing a key that becomes bigint): it can only reference keys up to
+ * its own type's ceiling. Read from the catalog as it is now, so a referencing column changed
+ * in the meantime drops out.
+ */
+export async function referencingKeyWarnings(db: ClientBase, qualifiedTable: string, column: string, to: TypeDescription): Promise<string[]> {
+  const fks = await readReferencingKeyColumns(db, qualifiedTable, column);
+  const warnings: string[] = [];
+  for (const fk of fks) {
+    for (const c of afterChange(fk, column, to)) {
+      if (c.referenced !== column || (fk.selfReference && c.column === column)) continue;
+      const reason = narrowingReason(to, { formatted: c.type, typeName: c.typeName, typmod: c.typmod });
+      if (!reason) continue;
+      warnings.push(
+        `${fk.table}.${ident(c.column)} stays ${c.type} while ${qualifiedTable}.${ident(column)}, which it references (foreign key ${ident(fk.name)}), becomes ${to.formatted}: ` +
+          `${reason}, so rows of ${fk.table} can only reference keys that fit ${c.type}. Change ${fk.table}.${ident(c.column)} to ${to.formatted} too (its own ColumnTypeChange).`,
+      );
+    }
+  }
+  return warnings;
 }

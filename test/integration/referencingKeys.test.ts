@@ -131,4 +131,30 @@ describe("foreign keys that reference the changed column (real PostgreSQL)", fun
       );
     });
   });
+
+  describe("a foreign key that stays valid", function () {
+    it("int -> bigint on a referenced serial id passes, and the plan warns about the integer child only", async () => {
+      await withClient(db.url, (c) => preflight(c, specOf({ table: "accounts", column: "id", toType: "bigint" })));
+      const p = await plan({ table: "accounts", column: "id", toType: "bigint" });
+      assert.deepEqual(p.warnings, [
+        `"public"."entries"."account_id" stays integer while "public"."accounts"."id", which it references (foreign key "entries_account_id_fkey"), becomes bigint: ` +
+          `integer holds a smaller range than bigint, so rows of "public"."entries" can only reference keys that fit integer. ` +
+          `Change "public"."entries"."account_id" to bigint too (its own ColumnTypeChange).`,
+      ]);
+      // the plan still moves every foreign key (the bigint one without a warning)
+      assert.ok(p.statements.cutover.some((s) => s.includes(`ALTER TABLE public.entries ADD CONSTRAINT "entries_account_id_fkey" FOREIGN KEY (account_id) REFERENCES public.accounts(id) NOT VALID`)), p.statements.cutover.join("\n"));
+      assert.ok(p.statements.cutover.some((s) => s.includes(`ALTER TABLE public.ledgers ADD CONSTRAINT "ledgers_account_id_fkey"`)));
+    });
+
+    it("a self-referencing integer parent_id: the column itself becomes bigint, parent_id keeps integer's ceiling", async () => {
+      const p = await plan({ table: "accounts_tree", column: "id", toType: "bigint" });
+      assert.equal(p.warnings.length, 1);
+      assert.match(p.warnings[0], /^"public"\."accounts_tree"\."parent_id" stays integer while "public"\."accounts_tree"\."id", which it references \(foreign key "accounts_tree_parent_id_fkey"\), becomes bigint/);
+    });
+
+    it("no referencing foreign key, no warning", async () => {
+      const p = await plan({ table: "entries", column: "account_id", toType: "bigint" });
+      assert.deepEqual(p.warnings, []);
+    });
+  });
 });
