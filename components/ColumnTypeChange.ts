@@ -111,6 +111,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
       });
       children[c.key] = previous;
     }
+    plan.warnings.apply((ws) => ws.forEach((w) => pulumi.log.warn(w, this)));
     this.children = children;
     this.shadowColumn = plan.shadowColumn;
     this.statements = plan.statements;

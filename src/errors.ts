@@ -224,3 +224,31 @@ export class StateSchemaError extends PgShiftError {
     super(message);
   }
 }
+
+/** A foreign key to one of the migration's key's columns, from a column whose type cannot reference the new type. */
+export interface IncompatibleForeignKey {
+  /** Quoted, schema-qualified table that holds the foreign key. */
+  table: string;
+  name: string;
+  /** Each column pair as `referencing type -> referenced type (after the change)`. */
+  pairs: string[];
+  /** PostgreSQL's reason, from the rolled-back probe. */
+  detail: string;
+}
+
+/**
+ * Foreign keys that reference the column could not be re-added in the cutover swap: PostgreSQL
+ * has no equality operator between the referencing column's type and the new type that the
+ * new key's unique index can use. Refused at pre-flight instead of after expand and backfill.
+ */
+export class IncompatibleForeignKeyError extends PgShiftError {
+  constructor(readonly table: string, readonly column: string, readonly toType: string, readonly keys: IncompatibleForeignKey[]) {
+    super(
+      `${table}.${column} cannot become ${toType}: ${keys.length === 1 ? "a foreign key references" : `${keys.length} foreign keys reference`} it from a column of another type, ` +
+        `and cutover could not add ${keys.length === 1 ? "it" : "them"} again (${keys.map((k) => `foreign key ${k.name} on ${k.table}: ${k.pairs.join(", ")}: ${k.detail}`).join("; ")}). ` +
+        `A foreign key must hold between the two types at every moment of the change, so: drop ${keys.length === 1 ? "it" : "them"} for the duration ` +
+        `(${keys.map((k) => `ALTER TABLE ${k.table} DROP CONSTRAINT ${k.name}`).join("; ")}), change the referencing column(s) to ${toType} as well (each with its own ColumnTypeChange), ` +
+        `and add the foreign key${keys.length === 1 ? "" : "s"} again once both sides are ${toType}. Nothing was changed.`,
+    );
+  }
+}

@@ -12,6 +12,7 @@ import { planCutover } from "../plan/cutover";
 import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/expand";
 import { planContext, untouched } from "../plan/facts";
 import { statementsOf, swapSteps } from "../plan/step";
+import { referencingKeyWarnings } from "../preflight/foreignKeys";
 import { preflight } from "../preflight/preflight";
 import { withoutStage, type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
 
@@ -32,6 +33,12 @@ export interface MigrationPlan {
   childSpec: MigrationSpec;
   /** The SQL of each child, by its key (see src/children.ts). */
   statements: Record<ChildKey, string[]>;
+  /**
+   * What the plan does but the user should know (the component logs each with pulumi.log.warn):
+   * each column whose foreign key references the changed column and that keeps a narrower
+   * type than the new one (an integer child of a key that becomes bigint keeps integer's ceiling).
+   */
+  warnings: string[];
 }
 
 /**
@@ -118,6 +125,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     irreversibleReason: row?.irreversibleReason ?? null,
     shadowColumn: names.shadowColumn,
     childSpec: { ...withoutStage(spec), toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType },
+    warnings: await referencingKeyWarnings(db, facts.table.qualifiedName, facts.table.column.name, facts.to),
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),

@@ -3,6 +3,7 @@ import { describeColumnType, describeType } from "../catalog/describeType";
 import { introspectTable, refuseInheritance } from "../catalog/introspect";
 import { checkBackfillFiresNothing, checkNamesFree, checkNoOverlap, readNeighbours } from "./coexist";
 import { narrowingReason } from "../conversion";
+import { checkReferencingKeys } from "./foreignKeys";
 import { checkValues } from "./values";
 import { STATE_TABLE } from "../db/state";
 import { DependentObjectsError, InvalidSpecError, NarrowingChangeError, PgShiftError, StateSchemaError, UnsupportedColumnError } from "../errors";
@@ -48,6 +49,8 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
       `column ${where} is part of DEFERRABLE constraint ${ident(deferrable.name)}, which pgshift cannot copy without changing when it is checked; make it NOT DEFERRABLE first (ALTER TABLE ... ALTER CONSTRAINT ${ident(deferrable.name)} NOT DEFERRABLE), or change the column with a plain ALTER`,
     );
   }
+  // the cutover swap re-adds every foreign key that references the column: refuse now what it could not
+  await checkReferencingKeys(db, table.qualifiedName, spec.column, to);
   await checkRights(db, table.schema, table.qualifiedName);
   await checkStateSchema(db, spec.stateSchema ?? table.schema, spec.stateSchema !== undefined);
   const facts: MigrationFacts = { table, from, to, backfillAsReplica: await checkBackfillFiresNothing(db, table) };

@@ -72,6 +72,7 @@ function fixedPlan(spec: ColumnChangeSpec = parseSpec({ table: "contentcuration_
       cutover: ["-- cutover"],
       contract: ["-- contract"],
     },
+    warnings: [],
   };
 }
 
