@@ -252,3 +252,27 @@ export class IncompatibleForeignKeyError extends PgShiftError {
     );
   }
 }
+
+/** How a publication includes a table: listed (`FOR TABLE`), `FOR ALL TABLES`, or `FOR TABLES IN SCHEMA`. */
+export type PublicationScope = "table" | "all tables" | "schema";
+
+/**
+ * The table is in a logical-replication publication that publishes the column: subscribers would
+ * receive the shadow column (which they do not have: logical replication does not carry the
+ * ADD COLUMN, and the subscriber stops applying changes) and, at cutover, the renamed columns.
+ */
+export class PublishedTableError extends PgShiftError {
+  constructor(readonly table: string, readonly column: string, readonly shadowColumn: string, readonly publications: { name: string; scope: PublicationScope }[]) {
+    const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+    const ways = publications.map((p) =>
+      p.scope === "table"
+        ? `ALTER PUBLICATION ${ident(p.name)} DROP TABLE ${table} (or give it a column list without ${ident(column)}: ALTER PUBLICATION ${ident(p.name)} SET TABLE ${table} (<the other columns>))`
+        : `publication ${ident(p.name)} is FOR ${p.scope === "all tables" ? "ALL TABLES" : "TABLES IN SCHEMA"}, so the table cannot be left out of it alone: recreate it FOR TABLE with the tables it should publish, leaving ${table} out (or listing its columns without ${ident(column)})`,
+    );
+    super(
+      `table ${table} is published for logical replication by ${publications.map((p) => `publication ${ident(p.name)}`).join(", ")}, and ${publications.length === 1 ? "it publishes" : "they publish"} column ${ident(column)}: ` +
+        `subscribers would receive pgshift's shadow column ${ident(shadowColumn)} (logical replication does not replicate ADD COLUMN, so a subscriber without it stops applying changes) and, at cutover, the renamed columns. ` +
+        `Stop publishing the column for the migration: ${ways.join("; ")}. After contract, change the column's type on the subscribers too, publish it again and run ALTER SUBSCRIPTION ... REFRESH PUBLICATION there.`,
+    );
+  }
+}

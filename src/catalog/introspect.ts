@@ -256,6 +256,13 @@ async function readDependents(db: ClientBase, oid: number, attnum: number): Prom
        FROM pg_depend d JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
        JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
       WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND d.refobjsubid = $2 AND ad.adnum <> $2
+     UNION
+     -- PostgreSQL 14 and older record a generated column's dependency as the column itself
+     -- (pg_class, table, attnum) depending on the columns it reads, not through pg_attrdef
+     SELECT DISTINCT 'generated column ' || quote_ident(a.attname)
+       FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid
+      WHERE d.classid = 'pg_class'::regclass AND d.objid = $1 AND d.objsubid <> $2 AND a.attgenerated <> ''
+        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = $1 AND d.refobjsubid = $2
       ORDER BY 1`,
     [oid, attnum],
   );

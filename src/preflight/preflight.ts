@@ -4,6 +4,7 @@ import { introspectTable, refuseInheritance } from "../catalog/introspect";
 import { checkBackfillFiresNothing, checkNamesFree, checkNoOverlap, readNeighbours } from "./coexist";
 import { narrowingReason } from "../conversion";
 import { checkReferencingKeys } from "./foreignKeys";
+import { refusePublished } from "./publication";
 import { checkValues } from "./values";
 import { STATE_TABLE } from "../db/state";
 import { DependentObjectsError, InvalidSpecError, NarrowingChangeError, PgShiftError, StateSchemaError, UnsupportedColumnError } from "../errors";
@@ -21,6 +22,7 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
   const table = await introspectTable(db, spec.table, spec.column, neighbours.names);
   checkNoOverlap(table, neighbours);
   await refuseInheritance(db, table.qualifiedName);
+  await refusePublished(db, table);
   const from = await describeColumnType(db, table.qualifiedName, spec.column);
   const to = await describeType(db, spec.toType);
   const where = `${table.qualifiedName}.${ident(spec.column)}`;
