@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { readReferencingKeyColumns, type ReferencingKeyDetail } from "../catalog/introspect";
+import { readReferencingKeyColumns, type ReferencingKeyDetail } from "../catalog/foreignKeys";
 import { narrowingReason, type TypeDescription } from "../conversion";
 import { IncompatibleForeignKeyError, type IncompatibleForeignKey } from "../errors";
 import { ident } from "../sql/quote";
