@@ -86,9 +86,12 @@ export class LockTimeoutError extends PgShiftError {
   }
 }
 
+// The migration's id is `migrationId`, never `id`: an error with an `id` thrown from a dynamic
+// provider is taken by Pulumi for "created, but failed to initialize" (the message is dropped,
+// the CLI shows "resource init failed", and the resource is recorded as created).
 export class MigrationBusyError extends PgShiftError {
-  constructor(readonly id: string) {
-    super(`another pgshift run holds the lock for ${id}; wait for it to finish (one migration step at a time per column)`);
+  constructor(readonly migrationId: string) {
+    super(`another pgshift run holds the lock for ${migrationId}; wait for it to finish (one migration step at a time per column)`);
   }
 }
 
@@ -123,7 +126,8 @@ export function asError(err: unknown): Error {
 
 /** Another stack (or another component) already runs this migration. */
 export class OwnedElsewhereError extends PgShiftError {
-  constructor(readonly id: string, readonly owner: string, readonly wanted: string) {
+  constructor(readonly migrationId: string, readonly owner: string, readonly wanted: string) {
+    const id = migrationId;
     super(
       `${id} is run by ${owner}; ${wanted} cannot take it over (destroying either would undo the other's work). ` +
         `Keep the change in that one stack and remove this component. If that stack is gone for good, hand the migration over: ` +

@@ -127,6 +127,16 @@ export async function connect(conn: ConnectionConfig, applicationName?: string):
   const pg = require("pg") as typeof import("pg");
   const client = new pg.Client(clientConfig(conn, applicationName));
   await client.connect();
+  // A statement_timeout or idle_in_transaction_session_timeout set on the role or database
+  // (ALTER ROLE ... SET) is meant for the application: pgshift's backfill batches, index
+  // builds, pre-flight scans and verification run longer by design, and its waits are bounded
+  // by lock_timeout instead. Its own sessions turn both off.
+  try {
+    await client.query(`SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0`);
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
   return client;
 }
 

@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { OwnedElsewhereError } from "../errors";
+import { OwnedElsewhereError, StateSchemaError } from "../errors";
 import type { MigrationFacts } from "../plan/facts";
 import type { MigrationSpec, Stage } from "../spec";
 import { saveCheckpointSql, STATE_TABLE, stateTableName } from "../sql/state";
@@ -81,8 +81,19 @@ async function createStateTable(db: ClientBase, schema: string): Promise<void> {
 
 /** The row, or null when there is none (or no state table yet). Read-only. */
 export async function readMigration(db: ClientBase, schema: string, id: string): Promise<MigrationRow | null> {
-  const { rows: exists } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [stateTableName(schema)]);
+  const { rows: exists } = await db.query<{ ok: boolean; readable: boolean | null; role: string }>(
+    `SELECT to_regclass($1) IS NOT NULL AS ok, has_table_privilege(to_regclass($1), 'SELECT') AS readable, current_user AS role`,
+    [stateTableName(schema)],
+  );
   if (!exists[0].ok) return null;
+  if (!exists[0].readable) {
+    // otherwise a bare "permission denied for table pgshift_migrations" from the query below
+    const role = exists[0].role;
+    throw new StateSchemaError(
+      schema,
+      `role ${role} cannot read pgshift's state table ${stateTableName(schema)} (it lacks SELECT). GRANT SELECT, INSERT, UPDATE, DELETE ON ${stateTableName(schema)} TO "${role.replace(/"/g, '""')}", or connect as the role that runs this migration.`,
+    );
+  }
   const { rows } = await db.query(`SELECT ${ROW_COLUMNS} FROM ${stateTableName(schema)} AS m WHERE id = $1`, [id]);
   return (rows[0] as MigrationRow | undefined) ?? null;
 }

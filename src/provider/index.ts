@@ -153,7 +153,7 @@ export async function remove(_id: string, props: ChildOutputs): Promise<void> {
     }
     // another owner runs the migration: removing this (refused) claim must not undo its work
     if (err instanceof OwnedElsewhereError) {
-      log(`pgshift: ${err.id} is run by ${err.owner}; removing ${props.kind} of ${err.wanted} leaves it untouched`);
+      log(`pgshift: ${err.migrationId} is run by ${err.owner}; removing ${props.kind} of ${err.wanted} leaves it untouched`);
       return;
     }
     rethrow(err);
