@@ -22,7 +22,7 @@ import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeInput } from "../../src/spec";
 import { describeTableSchema } from "../support/catalog";
 import { createTestDatabase, testServer, withClient, type TestDatabase } from "../support/pg";
-import { createStep, NO_LEFTOVERS, pgshiftLeftovers, specOf } from "./support/expand";
+import { createStep, NO_LEFTOVERS, pgshiftLeftovers, specOf, refusesUnchanged as refusesUnchangedIn } from "./support/expand";
 
 type Spec = Omit<ColumnChangeInput, "stage">;
 
@@ -88,30 +88,7 @@ describe("pre-flight (real PostgreSQL)", function () {
   /** Every table, view and sequence of the schema, in one catalog description. */
   const schemaOf = () => describeTableSchema(db.url, "public.*");
 
-  /**
-   * Runs `fn` (which must fail) and checks that the database did not change: same dump of
-   * every table, no state table, no pgshift object, and the client is not left in a
-   * transaction. Returns the error.
-   */
-  async function refusesUnchanged(fn: (c: Client) => Promise<unknown>): Promise<Error> {
-    const before = await schemaOf();
-    let caught: unknown;
-    await withClient(db.url, async (c) => {
-      try {
-        await fn(c);
-      } catch (err) {
-        caught = err;
-      }
-      const { rows } = await c.query<{ s: string }>(`SELECT pg_current_xact_id_if_assigned()::text AS s`);
-      assert.equal(rows[0].s, null, "pre-flight left a transaction with an xid open");
-      // the session still works (no aborted transaction left behind)
-      await c.query("SELECT 1");
-    });
-    assert.ok(caught instanceof Error, "expected the pre-flight to throw");
-    assert.deepEqual(await schemaOf(), before, "the schema changed");
-    await withClient(db.url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
-    return caught as Error;
-  }
+  const refusesUnchanged = (fn: (c: Client) => Promise<unknown>) => refusesUnchangedIn(db.url, fn);
 
   const check = (spec: Spec) => (c: Client) => preflight(c, specOf(spec));
 

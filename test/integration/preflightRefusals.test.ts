@@ -19,7 +19,7 @@ import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeInput } from "../../src/spec";
 import { fingerprint } from "../support/fingerprint";
 import { createTestDatabase, testServer, withClient, type TestDatabase } from "../support/pg";
-import { createStep, NO_LEFTOVERS, pgshiftLeftovers, removeStep, specOf } from "./support/expand";
+import { createStep, removeStep, specOf, refusesUnchanged as refusesUnchangedIn } from "./support/expand";
 
 type Spec = Omit<ColumnChangeInput, "stage">;
 
@@ -75,24 +75,7 @@ describe("pre-flight refusals that protect a real schema (real PostgreSQL)", fun
     await db?.drop();
   });
 
-  /** Runs `fn`, which must fail, and checks that the database fingerprint did not change. */
-  async function refusesUnchanged(fn: (c: Client) => Promise<unknown>): Promise<Error> {
-    const before = await withClient(db.url, fingerprint);
-    let caught: unknown;
-    await withClient(db.url, async (c) => {
-      try {
-        await fn(c);
-      } catch (err) {
-        caught = err;
-      }
-      const { rows } = await c.query<{ s: string }>(`SELECT pg_current_xact_id_if_assigned()::text AS s`);
-      assert.equal(rows[0].s, null, "pre-flight left a transaction with an xid open");
-    });
-    assert.ok(caught instanceof Error, "expected a refusal");
-    assert.deepEqual(await withClient(db.url, fingerprint), before, "the database changed");
-    await withClient(db.url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
-    return caught as Error;
-  }
+  const refusesUnchanged = (fn: (c: Client) => Promise<unknown>) => refusesUnchangedIn(db.url, fn);
 
   const check = (spec: Spec) => (c: Client) => preflight(c, specOf(spec));
   /** The provider's first step of expand: it runs the pre-flight, then creates the state table. */

@@ -9,9 +9,8 @@ import { IncompatibleForeignKeyError } from "../../src/errors";
 import { planMigrationWith } from "../../src/planning/planMigration";
 import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeInput } from "../../src/spec";
-import { fingerprint } from "../support/fingerprint";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { createStep, NO_LEFTOVERS, pgshiftLeftovers, specOf } from "./support/expand";
+import { createStep, specOf, refusesUnchanged as refusesUnchangedIn } from "./support/expand";
 
 type Spec = Omit<ColumnChangeInput, "stage">;
 
@@ -55,24 +54,7 @@ describe("foreign keys that reference the changed column (real PostgreSQL)", fun
     await db?.drop();
   });
 
-  /** Runs `fn`, which must fail, and checks that nothing changed (catalog, data, no open transaction, no pgshift objects). */
-  async function refusesUnchanged(fn: (c: Client) => Promise<unknown>): Promise<Error> {
-    const before = await withClient(db.url, fingerprint);
-    let caught: unknown;
-    await withClient(db.url, async (c) => {
-      try {
-        await fn(c);
-      } catch (err) {
-        caught = err;
-      }
-      const { rows } = await c.query<{ s: string }>(`SELECT pg_current_xact_id_if_assigned()::text AS s`);
-      assert.equal(rows[0].s, null, "pre-flight left a transaction with an xid open");
-    });
-    assert.ok(caught instanceof Error, "expected a refusal");
-    assert.deepEqual(await withClient(db.url, fingerprint), before, "the database changed");
-    await withClient(db.url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
-    return caught as Error;
-  }
+  const refusesUnchanged = (fn: (c: Client) => Promise<unknown>) => refusesUnchangedIn(db.url, fn);
 
   const check = (spec: Spec) => (c: Client) => preflight(c, specOf(spec));
   const plan = (spec: Spec) => withClient(db.url, (c) => planMigrationWith(c, specOf(spec)));

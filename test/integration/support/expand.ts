@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 /**
  * Helpers of the integration tests: drive the provider's handlers directly (the same code a
  * dynamic resource runs, without Pulumi) and ask the catalog what pgshift left behind.
@@ -9,6 +10,7 @@ import { planContext, type PlanContext } from "../../../src/plan/facts";
 import { create, read, remove, type ChildInputs, type ChildOutputs } from "../../../src/provider";
 import type { ChildKind } from "../../../src/provider/inputs";
 import { parseSpec, type ColumnChangeInput, type ColumnChangeSpec } from "../../../src/spec";
+import { fingerprint } from "../../support/fingerprint";
 import { withClient } from "../../support/pg";
 
 /** The expand children, in the order the component creates them. */
@@ -113,4 +115,28 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * Runs `fn` (which must fail) on a client of `url`, and checks that nothing changed: the same
+ * fingerprint (catalog and data), no pgshift object, and the client left in no transaction
+ * (no xid open, the session still usable). Returns the error.
+ */
+export async function refusesUnchanged(url: string, fn: (c: Client) => Promise<unknown>): Promise<Error> {
+  const before = await withClient(url, fingerprint);
+  let caught: unknown;
+  await withClient(url, async (c) => {
+    try {
+      await fn(c);
+    } catch (err) {
+      caught = err;
+    }
+    const { rows } = await c.query<{ s: string }>(`SELECT pg_current_xact_id_if_assigned()::text AS s`);
+    assert.equal(rows[0].s, null, "pre-flight left a transaction with an xid open");
+    await c.query("SELECT 1");
+  });
+  assert.ok(caught instanceof Error, "expected a refusal");
+  assert.deepEqual(await withClient(url, fingerprint), before, "the database changed");
+  await withClient(url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
+  return caught as Error;
 }
