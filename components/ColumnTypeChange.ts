@@ -97,7 +97,17 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     // the migration's owner: a second stack or component that runs the same change is refused
     const owner = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     // planning reads the catalog (never writes), once; the plan holds no secret, so unwrap it for preview
-    const plan = pulumi.unsecret(pulumi.all([connection, spec]).apply(([c, s]) => refusing(() => planMigration(c, s, owner))));
+    // (its warnings are logged here, inside the one apply: every extra Output derived from a
+    // refused plan would report the refusal once more)
+    const plan = pulumi.unsecret(
+      pulumi.all([connection, spec]).apply(([c, s]) =>
+        refusing(async () => {
+          const planned = await planMigration(c, s, owner);
+          for (const w of planned.warnings) pulumi.log.warn(w, this);
+          return planned;
+        }),
+      ),
+    );
     // every child input comes from the one plan Output, so a refusal rejects them all with one
     // error (combining it with other Outputs made the engine report it once per combination)
     const common = { connection, spec: plan.childSpec, owner };
@@ -111,7 +121,6 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
       });
       children[c.key] = previous;
     }
-    plan.warnings.apply((ws) => ws.forEach((w) => pulumi.log.warn(w, this)));
     this.children = children;
     this.shadowColumn = plan.shadowColumn;
     this.statements = plan.statements;
