@@ -16,7 +16,7 @@ import { parseSpec } from "../../src/spec";
 import { inferWidening } from "../../src/planning/widen";
 import { fingerprint } from "../support/fingerprint";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { collectOutput, createStack } from "../support/pulumi";
+import { collectOutput, createStack, dropStaleProgramHandlers } from "../support/pulumi";
 
 const TABLE = "refusal_file";
 
@@ -105,6 +105,8 @@ describe("refusals through the real pulumi preview and up", function () {
       const stack = await createStack({ projectName: "pgshift-refusal", program: async () => void c.program() });
       const before = await withClient(db.url, fingerprint);
       for (const op of ["preview", "up"] as const) {
+        // only this run's handler may report: one left by a killed run of an earlier test would repeat it
+        dropStaleProgramHandlers();
         const out = collectOutput();
         let stderr = "";
         const opts = { onOutput: out.onOutput, onError: (s: string) => void (stderr += s) };

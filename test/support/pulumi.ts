@@ -40,6 +40,19 @@ export const sdkVersion: string = require("@pulumi/pulumi/package.json").version
 export const nodejsPluginDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 
 let commandPromise: Promise<PulumiCommand> | undefined;
+
+/**
+ * Each inline program run adds an `uncaughtException` / `unhandledRejection` handler of the
+ * Automation API's language server (automation/server.js, newUncaughtHandler) and removes it
+ * when the run ends. A run whose engine was killed (killResume) never ends, and its handler
+ * would report every later program's error once more. This removes those handlers, and only
+ * those (recognised by their source; mocha's own stay). Call only while no stack operation runs.
+ */
+export function dropStaleProgramHandlers(): void {
+    const isProgramHandler = (l: (...args: never[]) => unknown) => l.toString().includes("errorSet.has(err)");
+    for (const l of process.listeners("uncaughtException")) if (isProgramHandler(l)) process.off("uncaughtException", l);
+    for (const l of process.listeners("unhandledRejection")) if (isProgramHandler(l)) process.off("unhandledRejection", l);
+}
 const createdDirs = new Set<string>();
 
 function sameMinor(version: string, wanted: string): boolean {
