@@ -6,36 +6,16 @@
 // commits, the same step succeeds. And: statement_timeout / idle_in_transaction_session_timeout
 // set on the connecting role do not break a lifecycle whose statements run longer than them.
 import assert from "node:assert/strict";
-import { Client } from "pg";
 import { LockTimeoutError } from "../../src/errors";
 import { fingerprint, type Fingerprint } from "../support/fingerprint";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { startWriter } from "../support/writer";
-import { createStep, expand, migrationRow, namesOf, shadowMismatches, sleep, specOf, waitFor } from "./support/expand";
+import { createStep, expand, holdInTransaction, migrationRow, namesOf, shadowMismatches, sleep, specOf, waitFor } from "./support/expand";
 
 const ROWS = 5_000;
 const LOCK = { lockTimeoutMs: 50, maxLockTimeoutMs: 200, lockRetries: 3 };
 /** What a write may wait beyond maxLockTimeoutMs: scheduling on two shared cores, the round trip. */
 const SLACK_MS = 150;
-
-/** A session with `statements` run in an open transaction until release(). */
-async function holdInTransaction(url: string, ...statements: string[]): Promise<{ pid: number; release(): Promise<void> }> {
-  const c = new Client({ connectionString: url, application_name: "test-long-reader" });
-  await c.connect();
-  const { rows } = await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  await c.query("BEGIN");
-  for (const sql of statements) await c.query(sql);
-  let released = false;
-  return {
-    pid: rows[0].pid,
-    async release() {
-      if (released) return;
-      released = true;
-      await c.query("COMMIT").catch(() => undefined);
-      await c.end().catch(() => undefined);
-    },
-  };
-}
 
 /** The fingerprint without the rows of `table` (which a running writer changes). */
 function withoutData(f: Fingerprint, table: string): Fingerprint {
@@ -74,7 +54,6 @@ describe("lock contention during cutover and contract (real PostgreSQL)", functi
     // 1. with the application writing: how long does one of its statements wait?
     const before = await withClient(db.url, fingerprint);
     const writer = startWriter({ url: db.url, table: "t", column: "n", maxId: ROWS });
-    const log: string[] = [];
     let elapsed = 0;
     try {
       await waitFor("the writer to get going", async () => writer.stats.inserts + writer.stats.updates >= 20);

@@ -11,28 +11,9 @@ import { alone, transaction } from "../../src/plan/step";
 import { describeTableSchema } from "../support/catalog";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { startWriter } from "../support/writer";
-import { createStep, sleep, specOf, waitFor } from "./support/expand";
+import { createStep, holdInTransaction, sleep, specOf, waitFor } from "./support/expand";
 
 const ROWS = 2_000;
-
-/** A session that holds a lock (or a snapshot) in an open transaction until release(). */
-async function holdInTransaction(url: string, ...statements: string[]): Promise<{ pid: number; release(): Promise<void> }> {
-  const c = new Client({ connectionString: url, application_name: "test-lock-holder" });
-  await c.connect();
-  const { rows } = await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  await c.query("BEGIN");
-  for (const sql of statements) await c.query(sql);
-  let released = false;
-  return {
-    pid: rows[0].pid,
-    async release() {
-      if (released) return;
-      released = true;
-      await c.query("COMMIT").catch(() => undefined);
-      await c.end().catch(() => undefined);
-    },
-  };
-}
 
 function executorOptions(lockTimeoutMs: number, lockRetries: number, maxLockTimeoutMs: number, log?: string[]): ExecutorOptions {
   return { lock: { lockTimeoutMs, lockRetries, maxLockTimeoutMs }, table: "public.orders", ...(log ? { log: (l: string) => log.push(l) } : {}) };

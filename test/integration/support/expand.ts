@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
  * Helpers of the integration tests: drive the provider's handlers directly (the same code a
  * dynamic resource runs, without Pulumi) and ask the catalog what pgshift left behind.
  */
-import type { Client } from "pg";
+import { Client } from "pg";
 import { readMigration, type MigrationRow } from "../../../src/db/state";
 import { migrationNames, type MigrationNames } from "../../../src/names";
 import { planContext, type PlanContext } from "../../../src/plan/facts";
@@ -139,4 +139,23 @@ export async function refusesUnchanged(url: string, fn: (c: Client) => Promise<u
   assert.deepEqual(await withClient(url, fingerprint), before, "the database changed");
   await withClient(url, async (c) => assert.deepEqual(await pgshiftLeftovers(c), NO_LEFTOVERS));
   return caught as Error;
+}
+
+/** A session that holds a lock (or a snapshot) in an open transaction until release(). */
+export async function holdInTransaction(url: string, ...statements: string[]): Promise<{ pid: number; release(): Promise<void> }> {
+  const c = new Client({ connectionString: url, application_name: "test-lock-holder" });
+  await c.connect();
+  const { rows } = await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  await c.query("BEGIN");
+  for (const sql of statements) await c.query(sql);
+  let released = false;
+  return {
+    pid: rows[0].pid,
+    async release() {
+      if (released) return;
+      released = true;
+      await c.query("COMMIT").catch(() => undefined);
+      await c.end().catch(() => undefined);
+    },
+  };
 }
