@@ -32,6 +32,13 @@ export interface ColumnTypeChangeArgs {
   readonly reverseUsing?: string;
   /** Allow a change that can lose values (bigint -> int, varchar(64) -> varchar(32)). Default false; pre-flight still checks every value. */
   readonly allowNarrowing?: boolean;
+  /**
+   * The columns whose foreign keys reference this one (transitively, in any schema): "change"
+   * (default) gives every one of them the new type too, in one family of migrations with one
+   * cutover; "keep" leaves their types (refused unless every foreign key stays valid; an integer
+   * child of a key that becomes bigint then keeps integer's ceiling).
+   */
+  readonly referencingColumns?: "change" | "keep";
   /** Backfill tuning; see BackfillOptions for each default. */
   readonly backfill?: BackfillOptions;
   /** lock_timeout of the first attempt of every statement that takes a strong lock, ms. Default 100. */

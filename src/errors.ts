@@ -250,9 +250,8 @@ export class IncompatibleForeignKeyError extends PgShiftError {
     super(
       `${table}.${column} cannot become ${toType}: ${keys.length === 1 ? "a foreign key references" : `${keys.length} foreign keys reference`} it from a column of another type, ` +
         `and cutover could not add ${keys.length === 1 ? "it" : "them"} again (${keys.map((k) => `foreign key ${k.name} on ${k.table}: ${k.pairs.join(", ")}: ${k.detail}`).join("; ")}). ` +
-        `A foreign key must hold between the two types at every moment of the change, so: drop ${keys.length === 1 ? "it" : "them"} for the duration ` +
-        `(${keys.map((k) => `ALTER TABLE ${k.table} DROP CONSTRAINT ${k.name}`).join("; ")}), change the referencing column(s) to ${toType} as well (each with its own ColumnTypeChange), ` +
-        `and add the foreign key${keys.length === 1 ? "" : "s"} again once both sides are ${toType}. Nothing was changed.`,
+        `referencingColumns "keep" leaves the referencing columns' types, and a foreign key must hold between the two types at every moment of the change: ` +
+        `leave referencingColumns out (default "change"), so that every referencing column becomes ${toType} together with the key in one cutover. Nothing was changed.`,
     );
   }
 }
@@ -277,6 +276,33 @@ export class PublishedTableError extends PgShiftError {
       `table ${table} is published for logical replication by ${publications.map((p) => `publication ${ident(p.name)}`).join(", ")}, and ${publications.length === 1 ? "it publishes" : "they publish"} column ${ident(column)}: ` +
         `subscribers would receive pgshift's shadow column ${ident(shadowColumn)} (logical replication does not replicate ADD COLUMN, so a subscriber without it stops applying changes) and, at cutover, the renamed columns. ` +
         `Stop publishing the column for the migration: ${ways.join("; ")}. After contract, change the column's type on the subscribers too, publish it again and run ALTER SUBSCRIPTION ... REFRESH PUBLICATION there.`,
+    );
+  }
+}
+
+/**
+ * A foreign key of a key family (src/plan/family.ts) is NOT VALID: rows may violate it, and the
+ * cutover, which re-adds it on the new columns and validates it, would fail after its swap.
+ */
+export class FamilyForeignKeyNotValidError extends PgShiftError {
+  constructor(readonly table: string, readonly name: string) {
+    super(
+      `foreign key ${name} on ${table} is NOT VALID (rows may reference keys that do not exist), and the key family's cutover must validate it on the new columns. ` +
+        `Validate it first (ALTER TABLE ${table} VALIDATE CONSTRAINT ${name}; fix or delete the orphan rows it reports), then run pulumi up again. Nothing was changed.`,
+    );
+  }
+}
+
+/**
+ * A foreign key that references a member of a key family appeared after expand froze the family:
+ * the cutover would have to move a key it did not prepare (no shadow column on its side).
+ */
+export class LateReferenceError extends PgShiftError {
+  constructor(readonly id: string, readonly keys: { table: string; name: string; column: string }[]) {
+    super(
+      `cutover of ${id} refused: ${keys.map((k) => `foreign key ${k.name} on ${k.table} references ${k.column}`).join("; ")}, but ${keys.length === 1 ? "it" : "they"} did not exist when expand ` +
+        `recorded the key family. Drop ${keys.length === 1 ? "it" : "them"} (${keys.map((k) => `ALTER TABLE ${k.table} DROP CONSTRAINT ${k.name}`).join("; ")}) and add ${keys.length === 1 ? "it" : "them"} again after contract, ` +
+        `or remove the component at stage "expand" and add it again (pre-flight then takes the new column into the family). Nothing was changed.`,
     );
   }
 }

@@ -61,9 +61,18 @@ interface ChangeTarget {
   reverseUsing?: string;
 }
 
+/**
+ * What happens to the columns whose foreign keys reference the changed column (transitively):
+ * "change" (the default) changes each of them too, as one family (src/plan/family.ts); "keep"
+ * leaves their types, which pre-flight allows only where every foreign key stays valid.
+ */
+export const REFERENCING_COLUMNS = ["change", "keep"] as const;
+export type ReferencingColumns = (typeof REFERENCING_COLUMNS)[number];
+
 /** What a user writes: the arguments of ColumnTypeChange, as plain values. */
 export interface ColumnChangeInput extends ChangeTarget {
   allowNarrowing?: boolean;
+  referencingColumns?: ReferencingColumns;
   backfill?: BackfillOptions;
   lockTimeoutMs?: number;
   lockRetries?: number;
@@ -74,6 +83,8 @@ export interface ColumnChangeInput extends ChangeTarget {
 /** A validated change, every default filled in. Serializable (it is a resource input). */
 export interface ColumnChangeSpec extends ChangeTarget {
   allowNarrowing: boolean;
+  /** Only "keep" is written: a spec without it (every spec from before families) changes the family. */
+  referencingColumns?: "keep";
   backfill: BackfillSettings;
   lock: LockPolicy;
   /** Schema of the state table; default: the table's own schema. */
@@ -208,6 +219,10 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     if (problem?.kind === "unterminated") fail(`${field} has an unterminated ${problem.what}`);
   }
   if (input.allowNarrowing !== undefined && typeof input.allowNarrowing !== "boolean") fail("allowNarrowing must be a boolean");
+  const referencing = input.referencingColumns ?? "change";
+  if (!REFERENCING_COLUMNS.includes(referencing)) {
+    fail(`referencingColumns must be one of ${REFERENCING_COLUMNS.map((r) => `"${r}"`).join(", ")} (got ${got(input.referencingColumns)})`);
+  }
   // kept as written (like table); resolveStateSchema reads it where the state table is used
   const stateSchema = input.stateSchema ? requireString(input.stateSchema, "stateSchema") : undefined;
   if (stateSchema) parseSchemaName(stateSchema);
@@ -219,6 +234,7 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     ...(using ? { using } : {}),
     ...(reverseUsing ? { reverseUsing } : {}),
     allowNarrowing: input.allowNarrowing ?? false,
+    ...(referencing === "keep" ? { referencingColumns: "keep" as const } : {}),
     backfill,
     lock,
     ...(stateSchema ? { stateSchema } : {}),

@@ -3,35 +3,42 @@ import { oldName } from "../names";
 import { dropFunctionSql, dropTriggerSql } from "../sql/functions";
 import { dropIndexConcurrentlySql } from "../sql/indexes";
 import { ident } from "../sql/quote";
-import type { LiveState, PlanContext } from "./facts";
+import type { LiveOf, LiveState, PlanContext } from "./facts";
+import { familyContexts, lockOrder, memberLabel } from "./family";
 import { alone, transaction, type Step, type SwapPlan } from "./step";
 
 /**
- * Contract: the old column goes. Its indexes are dropped CONCURRENTLY first (dropping them
- * with the column would hold ACCESS EXCLUSIVE while each index file is unlinked), then one
- * short transaction drops the reverse triggers and the column; pgshift's functions last.
+ * Contract: the old column goes (every member's, in a key family). Its indexes are dropped
+ * CONCURRENTLY first (dropping them with the column would hold ACCESS EXCLUSIVE while each
+ * index file is unlinked), then one short transaction drops the reverse triggers and the
+ * columns; pgshift's functions last.
  */
-export function planContract(ctx: PlanContext, stateSchema: string, live: LiveState): SwapPlan {
-  const t = ctx.facts.table;
-  const n = ctx.names;
-  const before: Step[] = t.indexes
-    .filter((i) => i.coversColumn && !i.constraint && live.indexes[oldName(i.name)])
-    .map((i) => alone(`drop the old column's index ${oldName(i.name)}`, dropIndexConcurrentlySql(t.schema, oldName(i.name))));
+export function planContract(ctx: PlanContext, stateSchema: string, live: LiveState | LiveOf): SwapPlan {
+  const members = familyContexts(ctx);
+  const liveOf = typeof live === "function" ? live : () => live;
+  const before: Step[] = members.flatMap((m) => {
+    const t = m.facts.table;
+    const state = liveOf(m);
+    return t.indexes
+      .filter((i) => i.coversColumn && !i.constraint && state.indexes[oldName(i.name)])
+      .map((i) => alone(`drop the old column's index ${oldName(i.name)}`, dropIndexConcurrentlySql(t.schema, oldName(i.name))));
+  });
   const swap = transaction(
     "drop the old column (contract)",
-    `LOCK TABLE ${t.qualifiedName} IN ACCESS EXCLUSIVE MODE`,
-    dropTriggerSql(ctx, n.reverseInsertTrigger),
-    dropTriggerSql(ctx, n.reverseUpdateTrigger),
-    `ALTER TABLE ${t.qualifiedName} DROP COLUMN IF EXISTS ${ident(n.oldColumn)}`,
-    setStageSql(stateSchema, n.id, "contract"),
+    `LOCK TABLE ${members.length > 1 ? lockOrder(members).join(", ") : ctx.facts.table.qualifiedName} IN ACCESS EXCLUSIVE MODE`,
+    ...members.flatMap((m) => [
+      dropTriggerSql(m, m.names.reverseInsertTrigger),
+      dropTriggerSql(m, m.names.reverseUpdateTrigger),
+      `ALTER TABLE ${m.facts.table.qualifiedName} DROP COLUMN IF EXISTS ${ident(m.names.oldColumn)}`,
+      setStageSql(stateSchema, m.names.id, "contract"),
+    ]),
   );
-  const after = [
-    transaction(
-      "drop pgshift's functions",
-      ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.forwardTriggerFunction, n.reverseConvertFunction, n.convertFunction].map((f) =>
-        dropFunctionSql(ctx, f),
-      ),
-    ),
-  ];
+  const after = members.map((m) => {
+    const n = m.names;
+    return transaction(
+      `drop pgshift's functions${members.length > 1 ? ` of ${memberLabel(m)}` : ""}`,
+      ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.forwardTriggerFunction, n.reverseConvertFunction, n.convertFunction].map((f) => dropFunctionSql(m, f)),
+    );
+  });
   return { before, swap, after };
 }

@@ -8,7 +8,8 @@ import { shadowIndexSql } from "../sql/indexes";
 import { ident, literal } from "../sql/quote";
 import { markIrreversibleSql, reverseTriggerFunctionSql, reverseTriggersSql } from "../sql/reverse";
 import { ensureIndexSteps, shadowObjects } from "./expand";
-import type { LiveState, PlanContext } from "./facts";
+import type { LiveOf, LiveState, PlanContext } from "./facts";
+import { familyContexts, lockOrder, memberLabel, movedKeys } from "./family";
 import { alone, transaction, type Step, type SwapPlan } from "./step";
 
 /** Cutover and its inverse, each a SwapPlan (see ./step). */
@@ -30,7 +31,7 @@ function plainIndexes(ctx: PlanContext): IndexInfo[] {
  * key from integer to bigint is valid, as after a plain ALTER COLUMN ... TYPE.
  */
 function referencingKeys(ctx: PlanContext): { drop: string[]; add: string[]; validate: Step[] } {
-  const fks = ctx.facts.table.referencingForeignKeys;
+  const fks = movedKeys(ctx);
   return {
     drop: fks.map((fk) => `ALTER TABLE ${fk.table} DROP CONSTRAINT ${ident(fk.name)}`),
     add: fks.map((fk) => `ALTER TABLE ${fk.table} ADD CONSTRAINT ${ident(fk.name)} ${fk.definition.replace(/\s+NOT VALID$/, "")} NOT VALID`),
@@ -58,12 +59,22 @@ function movedTriggersSql(ctx: PlanContext): string[] {
 }
 
 /**
- * How both swaps begin: the table's lock first (so every later statement runs without waiting
- * again), then the triggers that kept the other column in sync, then the foreign keys that
- * point at the key being moved.
+ * How both swaps begin: every table's lock first, in the family's one order (so every later
+ * statement runs without waiting again, and two swaps cannot deadlock), then each member's
+ * triggers that kept the other column in sync, then the foreign keys that point at the keys
+ * being moved.
  */
-function swapOpening(ctx: PlanContext, triggers: string[], dropForeignKeys: string[]): string[] {
-  return [`LOCK TABLE ${ctx.facts.table.qualifiedName} IN ACCESS EXCLUSIVE MODE`, ...triggers.map((t) => dropTriggerSql(ctx, t)), ...dropForeignKeys];
+function swapOpening(members: PlanContext[], triggers: (n: PlanContext["names"]) => string[], dropForeignKeys: string[]): string[] {
+  return [
+    `LOCK TABLE ${lockOrder(members).join(", ")} IN ACCESS EXCLUSIVE MODE`,
+    ...members.flatMap((m) => triggers(m.names).map((t) => dropTriggerSql(m, t))),
+    ...dropForeignKeys,
+  ];
+}
+
+/** A member's steps are told apart by its id in a family; a migration of one column keeps its words. */
+function of(ctx: PlanContext, members: PlanContext[]): string {
+  return members.length > 1 ? ` of ${memberLabel(ctx)}` : "";
 }
 
 function constraintKind(index: IndexInfo): string {
@@ -77,15 +88,15 @@ function sequenceRetype(ctx: PlanContext, typeName: string, formatted: string): 
   return [`ALTER SEQUENCE ${seq.qualifiedName} AS ${formatted}`];
 }
 
-export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
+/** One member's part of the cutover swap, between the opening and the foreign keys' re-adding. */
+function cutoverSwapSql(ctx: PlanContext): string[] {
   const t = ctx.facts.table;
   const tq = t.qualifiedName;
   const n = ctx.names;
   const col = t.column;
   const objects = shadowObjects(ctx);
   const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
-  const fks = referencingKeys(ctx);
-  const sql = swapOpening(ctx, [n.forwardInsertTrigger, n.forwardUpdateTrigger], fks.drop);
+  const sql: string[] = [];
   if (t.ownedSequence && !col.identity) {
     sql.push(`ALTER SEQUENCE ${t.ownedSequence.qualifiedName} OWNED BY ${tq}.${ident(n.shadowColumn)}`);
     sql.push(...sequenceRetype(ctx, ctx.facts.to.typeName, ctx.facts.to.formatted));
@@ -122,21 +133,39 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
     sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} DROP NOT NULL`));
   }
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(col.name)} IS ${literal(col.comment)}`);
-  sql.push(...fks.add);
-  sql.push(...reverseTriggersSql(ctx));
-  sql.push(setStageSql(stateSchema, n.id, "cutover"));
+  return sql;
+}
+
+/**
+ * The cutover of a migration and of every member of its key family (src/plan/family.ts): one
+ * swap transaction for them all, so the application never sees a key and a column that
+ * references it with different types.
+ */
+export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
+  const members = familyContexts(ctx);
+  const fks = referencingKeys(ctx);
+  const sql = [
+    ...swapOpening(members, (n) => [n.forwardInsertTrigger, n.forwardUpdateTrigger], fks.drop),
+    ...members.flatMap(cutoverSwapSql),
+    ...fks.add,
+    ...members.flatMap((m) => [...reverseTriggersSql(m), setStageSql(stateSchema, m.names.id, "cutover")]),
+  ];
   return {
-    before: [
+    before: members.map((m) =>
       transaction(
-        "create the reverse conversion and trigger functions",
-        reverseConvertFunctionSql(ctx),
-        markIrreversibleSql(ctx, stateSchema),
-        reverseTriggerFunctionSql(ctx),
+        `create the reverse conversion and trigger functions${of(m, members)}`,
+        reverseConvertFunctionSql(m),
+        markIrreversibleSql(m, stateSchema),
+        reverseTriggerFunctionSql(m),
       ),
-    ],
+    ),
     swap: transaction("swap the columns (cutover)", ...sql),
-    after: [...fks.validate, alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
+    after: [...fks.validate, ...members.map((m) => analyzeStep(m))],
   };
+}
+
+function analyzeStep(ctx: PlanContext): Step {
+  return alone("refresh the planner statistics of the column", `ANALYZE ${ctx.facts.table.qualifiedName} (${ident(ctx.facts.table.column.name)})`);
 }
 
 /**
@@ -145,7 +174,35 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
  * built without blocking writes; after it, the shadow's copies that the swap consumed are
  * rebuilt by the expand plan (see handlers/cutover.ts).
  */
-export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveState): SwapPlan {
+export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveState | LiveOf): SwapPlan {
+  const members = familyContexts(ctx);
+  const liveOf = typeof live === "function" ? live : () => live;
+  const fks = referencingKeys(ctx);
+  const sql = [
+    ...swapOpening(members, (n) => [n.reverseInsertTrigger, n.reverseUpdateTrigger], fks.drop),
+    ...members.flatMap(rollbackSwapSql),
+    ...fks.add,
+    ...members.flatMap((m) => [...forwardTriggersSql(m), setStageSql(stateSchema, m.names.id, "expand")]),
+  ];
+  return {
+    before: members.flatMap((m) => rollbackBefore(m, liveOf(m))),
+    swap: transaction("swap the columns back (rollback of cutover)", ...sql),
+    after: [
+      ...fks.validate,
+      // the swap dropped the reverse triggers; a later cutover creates these again
+      ...members.map((m) =>
+        transaction(
+          `drop the reverse functions${of(m, members)}`,
+          ...[m.names.reverseTriggerFunction, m.names.markIrreversibleFunction, m.names.reverseConvertFunction].map((f) => dropFunctionSql(m, f)),
+        ),
+      ),
+      ...members.map((m) => analyzeStep(m)),
+    ],
+  };
+}
+
+/** What the old column of one member gets back before the swap (built without blocking writes). */
+function rollbackBefore(ctx: PlanContext, live: LiveState): Step[] {
   const t = ctx.facts.table;
   const tq = t.qualifiedName;
   const n = ctx.names;
@@ -169,8 +226,17 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
     if (!existing) before.push(transaction(`add ${n.notNullCheck} (NOT VALID)`, alter(`ADD CONSTRAINT ${ident(n.notNullCheck)} CHECK (${ident(n.oldColumn)} IS NOT NULL) NOT VALID`)));
     if (!existing || !existing.validated) before.push(alone(`validate ${n.notNullCheck}`, alter(`VALIDATE CONSTRAINT ${ident(n.notNullCheck)}`)));
   }
-  const fks = referencingKeys(ctx);
-  const sql = swapOpening(ctx, [n.reverseInsertTrigger, n.reverseUpdateTrigger], fks.drop);
+  return before;
+}
+
+/** One member's part of the rollback swap. */
+function rollbackSwapSql(ctx: PlanContext): string[] {
+  const t = ctx.facts.table;
+  const tq = t.qualifiedName;
+  const n = ctx.names;
+  const col = t.column;
+  const alter = (what: string) => `ALTER TABLE ${tq} ${what}`;
+  const sql: string[] = [];
   if (col.notNull) sql.push(alter(`ALTER COLUMN ${ident(n.oldColumn)} SET NOT NULL`), alter(`DROP CONSTRAINT ${ident(n.notNullCheck)}`));
   if (col.identity) sql.push(moveIdentitySql(tq, col.name, n.oldColumn, col.identity, ctx.facts.to.typeName));
   if (t.ownedSequence && !col.identity) {
@@ -198,20 +264,5 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   sql.push(alter(`RENAME COLUMN ${ident(n.oldColumn)} TO ${ident(col.name)}`));
   sql.push(...movedTriggersSql(ctx));
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(n.shadowColumn)} IS NULL`);
-  sql.push(...fks.add);
-  sql.push(...forwardTriggersSql(ctx));
-  sql.push(setStageSql(stateSchema, n.id, "expand"));
-  return {
-    before,
-    swap: transaction("swap the columns back (rollback of cutover)", ...sql),
-    after: [
-      ...fks.validate,
-      // the swap dropped the reverse triggers; a later cutover creates these again
-      transaction(
-        "drop the reverse functions",
-        ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.reverseConvertFunction].map((f) => dropFunctionSql(ctx, f)),
-      ),
-      alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`),
-    ],
-  };
+  return sql;
 }

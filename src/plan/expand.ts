@@ -9,6 +9,7 @@ import {
 import { dropIndexConcurrentlySql, shadowConstraintDefinition, shadowIndexSql } from "../sql/indexes";
 import { ident } from "../sql/quote";
 import type { LiveState, PlanContext } from "./facts";
+import { isMovedKey } from "./family";
 import { alone, transaction, type Step } from "./step";
 
 /**
@@ -94,7 +95,9 @@ export function shadowObjects(ctx: PlanContext): ShadowObject[] {
   const objects: ShadowObject[] = t.indexes
     .filter((i) => i.coversColumn)
     .map((i) => ({ kind: "index", original: i.name, name: copyName(i.name) }));
-  for (const c of t.constraints.filter((c) => c.coversColumn && (c.type === "c" || c.type === "f"))) {
+  // a foreign key the swap moves (one of a key family's) is not copied: it could not reference
+  // the parent's old column from the new type; the swap re-adds it between the new columns
+  for (const c of t.constraints.filter((c) => c.coversColumn && (c.type === "c" || (c.type === "f" && !isMovedKey(ctx, t.qualifiedName, c.name))))) {
     objects.push({ kind: c.type === "c" ? "check" : "foreign key", original: c.name, name: copyName(c.name) });
   }
   if (t.column.notNull) objects.push({ kind: "not null", original: t.column.name, name: ctx.names.notNullCheck });

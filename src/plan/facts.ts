@@ -1,4 +1,4 @@
-import type { TableSnapshot } from "../snapshot";
+import type { ReferencingForeignKey, TableSnapshot } from "../snapshot";
 import type { TypeDescription } from "../conversion";
 import { migrationNames, type MigrationNames } from "../names";
 import type { MigrationSpec } from "../spec";
@@ -17,6 +17,25 @@ export interface MigrationFacts {
    * may set it). False when nothing would fire.
    */
   backfillAsReplica?: boolean;
+  /**
+   * A key family (src/plan/family.ts), on the root's facts: every other member (a column that
+   * references the key, transitively) with its own spec and facts, in the order found.
+   */
+  family?: FamilyMember[];
+  /** On a member's facts (and its state row): the id of the family's root migration. */
+  familyRoot?: string;
+  /**
+   * In a family, on every member: the foreign keys the one cutover swap drops and re-adds on
+   * the new columns (every key that references a member). Without a family: the table
+   * snapshot's referencingForeignKeys.
+   */
+  familyKeys?: ReferencingForeignKey[];
+}
+
+/** One referencing column of a key family, planned like a migration of its own. */
+export interface FamilyMember {
+  spec: MigrationSpec;
+  facts: MigrationFacts;
 }
 
 /** Everything a plan function needs. Pure data. */
@@ -48,6 +67,9 @@ export interface LiveState {
   /** Every constraint on the table, by name. */
   constraints: Record<string, { validated: boolean; type: string }>;
 }
+
+/** The live state of each member's table, for the plans of a key family (a single LiveState serves a family of one). */
+export type LiveOf = (ctx: PlanContext) => LiveState;
 
 /** The live state of a table pgshift has not touched yet: what `pulumi preview` plans against. */
 export function untouched(facts: MigrationFacts): LiveState {
