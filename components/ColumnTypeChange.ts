@@ -79,6 +79,8 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
    */
   readonly reversible: pulumi.Output<boolean>;
   readonly irreversibleReason: pulumi.Output<string | null>;
+  /** The other columns of the key family that change with this one (`schema.table.column`), empty without one. */
+  readonly family: pulumi.Output<string[]>;
   /**
    * The child resources by key (src/children.ts): the four of expand always, `cutover` when
    * stage is "cutover" or "contract", `contract` when stage is "contract".
@@ -111,6 +113,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
         refusing(async () => {
           const planned = await planMigration(c, s, owner);
           for (const w of planned.warnings) pulumi.log.warn(w, this);
+          if (planned.family.length) pulumi.log.info(`${planned.id} changes type with its key family: ${planned.family.join(", ")} (one cutover for all)`, this);
           return planned;
         }),
       ),
@@ -139,6 +142,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     this.recordedStage = plan.recordedStage;
     this.reversible = plan.reversible;
     this.irreversibleReason = plan.irreversibleReason;
+    this.family = plan.family;
     this.registerOutputs({
       shadowColumn: this.shadowColumn,
       statements: this.statements,
@@ -147,6 +151,7 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
       recordedStage: this.recordedStage,
       reversible: this.reversible,
       irreversibleReason: this.irreversibleReason,
+      family: this.family,
     });
   }
 }

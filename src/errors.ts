@@ -306,3 +306,17 @@ export class LateReferenceError extends PgShiftError {
     );
   }
 }
+
+/**
+ * A column of the key family (it references the changed key, directly or through another
+ * member) cannot change with it: the member's own pre-flight refusal, named.
+ */
+export class FamilyMemberError extends PgShiftError {
+  constructor(readonly member: string, readonly via: string, readonly refusal: PgShiftError) {
+    super(
+      `${member} references the changed key (${via}), so it changes type with it as a member of the key family, and it cannot: ${refusal.message} ` +
+        `(To leave the referencing columns' types as they are, set referencingColumns: "keep"; pre-flight then checks that every foreign key stays valid.)`,
+      { cause: refusal },
+    );
+  }
+}

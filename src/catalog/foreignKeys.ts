@@ -49,7 +49,12 @@ export interface ReferencingKeyColumn {
 export interface ReferencingKeyDetail {
   /** Quoted, schema-qualified table that holds the foreign key. */
   table: string;
+  /** The same table, unquoted parts. */
+  schema: string;
+  relname: string;
   name: string;
+  /** False for a key added NOT VALID and never validated (rows may violate it). */
+  validated: boolean;
   /** The foreign key is on the changed table itself (e.g. parent_id -> id). */
   selfReference: boolean;
   /** In the key's column order. */
@@ -62,8 +67,8 @@ export interface ReferencingKeyDetail {
  * what pre-flight needs to know whether each can be re-added against the new type.
  */
 export async function readReferencingKeyColumns(db: ClientBase, qualifiedTable: string, column: string): Promise<ReferencingKeyDetail[]> {
-  const { rows } = await db.query<ReferencingKeyDetail & { schema: string; relname: string }>(
-    `SELECT n.nspname AS schema, r.relname, c.conname AS name, c.conrelid = c.confrelid AS "selfReference",
+  const { rows } = await db.query<Omit<ReferencingKeyDetail, "table">>(
+    `SELECT n.nspname AS schema, r.relname, c.conname AS name, c.convalidated AS validated, c.conrelid = c.confrelid AS "selfReference",
             (SELECT json_agg(json_build_object(
                       'column', la.attname, 'type', format_type(la.atttypid, la.atttypmod), 'typeName', lt.typname, 'typmod', la.atttypmod,
                       'referenced', fa.attname, 'referencedType', format_type(fa.atttypid, fa.atttypmod),
@@ -83,6 +88,6 @@ export async function readReferencingKeyColumns(db: ClientBase, qualifiedTable: 
       ORDER BY 1, 2, 3`,
     [qualifiedTable, column],
   );
-  return rows.map(({ schema, relname, ...fk }) => ({ ...fk, table: qualified(schema, relname) }));
+  return rows.map((fk) => ({ ...fk, table: qualified(fk.schema, fk.relname) }));
 }
 

@@ -15,7 +15,8 @@ import { planContext, type MigrationFacts, type PlanContext } from "./facts";
 
 /** The root first, then every other member: what every plan of the family walks. */
 export function familyContexts(root: PlanContext): PlanContext[] {
-  return [root, ...(root.facts.family ?? []).map((m) => planContext(m.spec, m.facts))];
+  // the members follow the root's current backfill and lock settings (a later `pulumi up` may tune them)
+  return [root, ...(root.facts.family ?? []).map((m) => planContext({ ...m.spec, backfill: root.spec.backfill, lock: root.spec.lock }, m.facts))];
 }
 
 /** "schema.table.column" of a member, for comments and messages. */

@@ -10,7 +10,8 @@ import { oldName } from "../names";
 import { planContract } from "../plan/contract";
 import { planCutover } from "../plan/cutover";
 import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/expand";
-import { planContext, untouched } from "../plan/facts";
+import { planContext, untouched, type LiveState, type MigrationFacts, type PlanContext } from "../plan/facts";
+import { familyContexts, memberLabel } from "../plan/family";
 import { statementsOf, swapSteps } from "../plan/step";
 import { referencingKeyWarnings } from "../preflight/foreignKeys";
 import { preflight } from "../preflight/preflight";
@@ -39,6 +40,8 @@ export interface MigrationPlan {
    * type than the new one (an integer child of a key that becomes bigint keeps integer's ceiling).
    */
   warnings: string[];
+  /** The other members of the change's key family (`schema.table.column` each), in the order planned; empty without one. */
+  family: string[];
 }
 
 /**
@@ -112,12 +115,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
   if (row && row.stage !== "contract") await checkSameTargetIn(db, row, spec, names.id);
   const facts = row?.facts ?? (await preflight(db, spec));
   const ctx = planContext(spec, facts);
-  const fresh = untouched(facts);
-  // contract is planned against the table as cutover leaves it: the old column's indexes renamed
-  const afterCutover = {
-    ...fresh,
-    indexes: { ...fresh.indexes, ...Object.fromEntries(facts.table.indexes.map((i) => [oldName(i.name), { valid: true }])) },
-  };
+  const members = familyContexts(ctx);
   return {
     id: names.id,
     recordedStage: row?.stage ?? null,
@@ -125,16 +123,28 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     irreversibleReason: row?.irreversibleReason ?? null,
     shadowColumn: names.shadowColumn,
     childSpec: { ...withoutStage(spec), toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType },
-    warnings: await referencingKeyWarnings(db, facts.table.qualifiedName, facts.table.column.name, facts.to),
+    warnings: spec.referencingColumns === "keep" ? await referencingKeyWarnings(db, facts.table.qualifiedName, facts.table.column.name, facts.to) : [],
+    family: members.slice(1).map(memberLabel),
     statements: {
-      shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
-      mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
-      backfill: backfillStatements(ctx),
-      shadowIndexes: statementsOf(planShadowIndexes(ctx, fresh)),
+      shadowColumn: byMember(members, (m) => statementsOf(planShadowColumn(m, untouched(m.facts)))),
+      mirrorTrigger: byMember(members, (m) => statementsOf(planMirrorTrigger(m, untouched(m.facts)))),
+      backfill: byMember(members, backfillStatements),
+      shadowIndexes: byMember(members, (m) => statementsOf(planShadowIndexes(m, untouched(m.facts)))),
       cutover: statementsOf(swapSteps(planCutover(ctx, stateSchema))),
-      contract: statementsOf(swapSteps(planContract(ctx, stateSchema, afterCutover))),
+      contract: statementsOf(swapSteps(planContract(ctx, stateSchema, (m) => afterCutover(m.facts)))),
     },
   };
+}
+
+/** Contract is planned against the table as cutover leaves it: the old column's indexes renamed. */
+function afterCutover(facts: MigrationFacts): LiveState {
+  const fresh = untouched(facts);
+  return { ...fresh, indexes: { ...fresh.indexes, ...Object.fromEntries(facts.table.indexes.map((i) => [oldName(i.name), { valid: true }])) } };
+}
+
+/** The statements of every member of a key family, each after a comment line naming it (a migration of one column: just its own). */
+function byMember(members: PlanContext[], plan: (m: PlanContext) => string[]): string[] {
+  return members.length === 1 ? plan(members[0]) : members.flatMap((m) => [`-- key family member ${memberLabel(m)}`, ...plan(m)]);
 }
 
 export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {

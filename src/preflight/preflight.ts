@@ -3,6 +3,7 @@ import { describeColumnType, describeType } from "../catalog/describeType";
 import { introspectTable, refuseInheritance } from "../catalog/introspect";
 import { checkBackfillFiresNothing, checkNamesFree, checkNoOverlap, readNeighbours } from "./coexist";
 import { narrowingReason } from "../conversion";
+import { preflightFamily } from "./family";
 import { checkReferencingKeys } from "./foreignKeys";
 import { refusePublished } from "./publication";
 import { checkValues } from "./values";
@@ -18,6 +19,16 @@ import { ident, qualified } from "../sql/quote";
  * is planned from.
  */
 export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<MigrationFacts> {
+  const root = await preflightColumn(db, spec);
+  if (spec.referencingColumns !== "keep") return preflightFamily(db, spec, root, preflightColumn);
+  // the cutover swap re-adds every foreign key that references the column against the
+  // referencing columns as they are: refuse now what it could not
+  await checkReferencingKeys(db, root.table.qualifiedName, spec.column, root.to);
+  return root;
+}
+
+/** The checks of one column (the change's, or a member's of its key family). */
+async function preflightColumn(db: ClientBase, spec: MigrationSpec): Promise<MigrationFacts> {
   const neighbours = await readNeighbours(db, spec);
   const table = await introspectTable(db, spec.table, spec.column, neighbours.names);
   checkNoOverlap(table, neighbours);
@@ -51,8 +62,6 @@ export async function preflight(db: ClientBase, spec: MigrationSpec): Promise<Mi
       `column ${where} is part of DEFERRABLE constraint ${ident(deferrable.name)}, which pgshift cannot copy without changing when it is checked; make it NOT DEFERRABLE first (ALTER TABLE ... ALTER CONSTRAINT ${ident(deferrable.name)} NOT DEFERRABLE), or change the column with a plain ALTER`,
     );
   }
-  // the cutover swap re-adds every foreign key that references the column: refuse now what it could not
-  await checkReferencingKeys(db, table.qualifiedName, spec.column, to);
   await checkRights(db, table.schema, table.qualifiedName);
   await checkStateSchema(db, spec.stateSchema ?? table.schema, spec.stateSchema !== undefined);
   const facts: MigrationFacts = { table, from, to, backfillAsReplica: await checkBackfillFiresNothing(db, table) };

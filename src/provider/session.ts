@@ -1,13 +1,14 @@
 import type { Client } from "pg";
 import { withConnection } from "../db/connection";
 import { withMigrationLock } from "../db/advisoryLock";
-import { runSteps, type ExecutorOptions } from "../db/executor";
+import { runSteps, type ExecutionStats, type ExecutorOptions } from "../db/executor";
 import { readLiveState } from "../db/live";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
 import { functionNames, type MigrationNames } from "../names";
 import { locateMigration } from "../db/locate";
-import { planContext, type LiveState, type PlanContext } from "../plan/facts";
+import { planContext, type LiveOf, type LiveState, type PlanContext } from "../plan/facts";
+import { familyContexts } from "../plan/family";
 import type { Step } from "../plan/step";
 import type { MigrationSpec } from "../spec";
 import { qualified } from "../sql/quote";
@@ -74,6 +75,52 @@ export function live(s: Session): Promise<LiveState> {
   return readLiveState(s.db, s.schema, s.table, functionNames(s.names));
 }
 
+/** Every member of the migration's key family (src/plan/family.ts), the root first: a migration without one is a family of one. */
+export function familyOf(s: Session, row: MigrationRow): PlanContext[] {
+  return familyContexts(contextOf(s, row));
+}
+
+/** The live state of every member's table, read once per table (members on one table share it). */
+export async function familyLive(s: Session, members: PlanContext[]): Promise<LiveOf> {
+  const byTable = new Map<string, LiveState>();
+  for (const m of members) {
+    const t = m.facts.table;
+    if (byTable.has(t.qualifiedName)) continue;
+    const functions = members.filter((o) => o.facts.table.qualifiedName === t.qualifiedName).flatMap((o) => functionNames(o.names));
+    byTable.set(t.qualifiedName, await readLiveState(s.db, t.schema, t.name, functions));
+  }
+  return (m) => byTable.get(m.facts.table.qualifiedName)!;
+}
+
+/** The state row of a member (the root's is the session's). */
+export async function memberRow(s: Session, row: MigrationRow, m: PlanContext): Promise<MigrationRow | null> {
+  return m.names.id === row.id ? row : readMigration(s.db, s.stateSchema, m.names.id);
+}
+
+/** Whether the backfill of every member of the family has finished (what the index copies and the cutover wait for). */
+export async function familyBackfillDone(s: Session, row: MigrationRow): Promise<boolean> {
+  for (const m of familyOf(s, row)) if (!(await memberRow(s, row, m))?.backfill?.done) return false;
+  return true;
+}
+
+/** The executor options for steps on a member's table (lock waits are reported against it). */
+export function execFor(s: Session, m: PlanContext): ExecutorOptions {
+  return { ...s.exec, table: m.facts.table.qualifiedName };
+}
+
+/** Runs each member's steps (planned from the live state of its table), member by member. */
+export async function runForEachMember(s: Session, row: MigrationRow, plan: (ctx: PlanContext, live: LiveState) => Step[]): Promise<ExecutionStats> {
+  const members = familyOf(s, row);
+  const liveOf = await familyLive(s, members);
+  const total: ExecutionStats = { statements: 0, lockRetries: 0 };
+  for (const m of members) {
+    const stats = await runSteps(s.db, plan(m, liveOf(m)), execFor(s, m));
+    total.statements += stats.statements;
+    total.lockRetries += stats.lockRetries;
+  }
+  return total;
+}
+
 /**
  * The remove of an expand child: undo what `plan` lists, only while the migration is in
  * expand (from cutover on, its objects are the table's real ones and stay).
@@ -82,7 +129,7 @@ export function removeWhileExpanding(plan: (ctx: PlanContext, live: LiveState) =
   return (props, log) =>
     withSession(props, log, async (s) => {
       if (!s.row || s.row.stage !== "expand") return;
-      await runSteps(s.db, plan(contextOf(s, s.row), await live(s)), s.exec);
+      await runForEachMember(s, s.row, plan);
     });
 }
 

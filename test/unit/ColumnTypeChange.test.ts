@@ -73,6 +73,7 @@ function fixedPlan(spec: ColumnChangeSpec = parseSpec({ table: "contentcuration_
       contract: ["-- contract"],
     },
     warnings: [],
+    family: [],
   };
 }
 

@@ -1,7 +1,7 @@
 import { progressText } from "../../backfill/progress";
 import { reltuples, runBackfill } from "../../backfill/run";
 import { qualified } from "../../sql/quote";
-import { contextOf, requireRow, withSession } from "../session";
+import { execFor, familyBackfillDone, familyOf, memberRow, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 /**
@@ -20,20 +20,33 @@ export const backfill: ChildHandler = {
       if (row.stage !== "expand") {
         return { stage: row.stage, done: true, progress: progressText({ scanned: row.backfill?.rowsScanned ?? 0, total: null, done: true }) };
       }
-      const r = await runBackfill(s.db, contextOf(s, row), row.backfill, { ...s.exec, stateSchema: s.stateSchema });
-      const done = r.checkpoint.done;
-      const progress = progressText({ scanned: r.checkpoint.rowsScanned, total: r.total, done });
-      // a budget that ran out is no failure: the up goes on, ShadowIndexes and Cutover wait for it
-      return {
-        stage: "expand",
-        done,
-        rowsScanned: r.checkpoint.rowsScanned,
-        rowsUpdated: r.checkpoint.rowsUpdated,
-        batches: r.batches,
-        elapsedMs: r.elapsedMs,
-        progress,
-        ...(done ? {} : { rowsTotal: r.total, stoppedBy: r.stoppedBy, drift: unfinished(progress) }),
-      };
+      // every member of a key family has its own backfill and checkpoint (in its own row), run
+      // in the family's order (parents first); one that stops unfinished (its time budget)
+      // stops the run, and the next pulumi up continues there
+      let scanned = 0;
+      let updated = 0;
+      let batches = 0;
+      let elapsedMs = 0;
+      const members = familyOf(s, row);
+      for (const m of members) {
+        const start = (await memberRow(s, row, m))?.backfill ?? null;
+        if (start?.done) {
+          scanned += start.rowsScanned;
+          updated += start.rowsUpdated;
+          continue;
+        }
+        const r = await runBackfill(s.db, m, start, { ...execFor(s, m), stateSchema: s.stateSchema });
+        scanned += r.checkpoint.rowsScanned;
+        updated += r.checkpoint.rowsUpdated;
+        batches += r.batches;
+        elapsedMs += r.elapsedMs;
+        if (!r.checkpoint.done) {
+          const progress = progressText({ scanned: r.checkpoint.rowsScanned, total: r.total, done: false }) + (members.length > 1 ? ` (of ${m.names.id})` : "");
+          // a budget that ran out is no failure: the up goes on, ShadowIndexes and Cutover wait for it
+          return { stage: "expand", done: false, rowsScanned: scanned, rowsUpdated: updated, batches, elapsedMs, progress, rowsTotal: r.total, stoppedBy: r.stoppedBy, drift: unfinished(progress) };
+        }
+      }
+      return { stage: "expand", done: true, rowsScanned: scanned, rowsUpdated: updated, batches, elapsedMs, progress: progressText({ scanned, total: null, done: true }) };
     });
   },
   // the backfilled values live in the shadow column; ShadowColumn's delete removes them
@@ -42,7 +55,7 @@ export const backfill: ChildHandler = {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
       const c = s.row.backfill;
-      const done = s.row.stage !== "expand" || (c?.done ?? false);
+      const done = s.row.stage !== "expand" || (await familyBackfillDone(s, s.row));
       const scanned = c?.rowsScanned ?? 0;
       const base = { stage: s.row.stage, done, rowsScanned: scanned, rowsUpdated: c?.rowsUpdated ?? 0 };
       // (a finished one's phrase follows from done and rowsScanned: the component's backfillProgress writes it)

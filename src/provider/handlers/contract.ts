@@ -1,7 +1,7 @@
 import { runSwapPlan } from "../../db/executor";
 import { IllegalTransitionError } from "../../errors";
 import { planContract } from "../../plan/contract";
-import { contextOf, live, requireRow, withSession } from "../session";
+import { contextOf, familyLive, familyOf, requireRow, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const contract: ChildHandler = {
@@ -12,7 +12,7 @@ export const contract: ChildHandler = {
       if (row.stage !== "cutover") {
         throw new IllegalTransitionError(`contract of ${s.names.id} refused: the migration is at "${row.stage}"; run stage "cutover" first`);
       }
-      const stats = await runSwapPlan(s.db, planContract(contextOf(s, row), s.stateSchema, await live(s)), s.exec);
+      const stats = await runSwapPlan(s.db, planContract(contextOf(s, row), s.stateSchema, await familyLive(s, familyOf(s, row))), s.exec);
       return { stage: "contract", ...stats };
     });
   },

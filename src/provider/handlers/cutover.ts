@@ -7,12 +7,15 @@ import { runSteps, runSwapPlan, type ExecutionStats } from "../../db/executor";
 import { readMigration } from "../../db/state";
 import { transaction } from "../../plan/step";
 import { dropFunctionSql } from "../../sql/functions";
-import { NotReversibleError, ShadowIncompleteError } from "../../errors";
+import { LateReferenceError, NotReversibleError, ShadowIncompleteError } from "../../errors";
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
-import type { PlanContext } from "../../plan/facts";
-import { keyAsText, qualified } from "../../sql/quote";
-import { contextOf, live, requireRow, withSession, type Session } from "../session";
+import type { LiveOf, PlanContext } from "../../plan/facts";
+import { movedKeys } from "../../plan/family";
+import { readReferencingKeyColumns } from "../../catalog/foreignKeys";
+import type { MigrationRow } from "../../db/state";
+import { ident, keyAsText } from "../../sql/quote";
+import { contextOf, familyLive, familyOf, memberRow, requireRow, withSession, type Session } from "../session";
 import type { ChildHandler } from "./types";
 
 const SAMPLE_KEYS = 5;
@@ -28,44 +31,60 @@ async function sampleKeys(db: Client, ctx: PlanContext, where: string): Promise<
  * 140,000 rows left, about 7s of backfill, about 4 more deploys at backfill.maxDurationMs 2000`
  * (the time from what the budgeted runs recorded; reltuples only, no count(*)).
  */
-async function backfillStanding(s: Session, c: BudgetedCheckpoint | null): Promise<string> {
+async function backfillStanding(s: Session, ctx: PlanContext, c: BudgetedCheckpoint | null): Promise<string> {
   const scanned = c?.rowsScanned ?? 0;
-  const total = await reltuples(s.db, qualified(s.schema, s.table));
+  const total = await reltuples(s.db, ctx.facts.table.qualifiedName);
   const progress = progressText({ scanned, total, done: false }).replace(/^backfill in progress: /, "");
   if (total === null) return progress;
   return `${progress}; ${remainingText(remaining({ scanned, total, spent: c?.spent, budgetMs: s.spec.backfill.maxDurationMs }), s.spec.backfill.maxDurationMs)}`;
 }
 
-/** Refuses the cutover unless the backfill finished, every shadow value is right and every copy is built. */
-async function verifyShadow(s: Session, ctx: PlanContext): Promise<void> {
-  const row = s.row!;
-  if (!row.backfill?.done) {
-    throw new ShadowIncompleteError(`cutover of ${s.names.id} refused: the backfill has not finished: ${await backfillStanding(s, row.backfill as BudgetedCheckpoint | null)} (run pulumi up with stage "expand" until it completes)`);
+/** Refuses the cutover unless the member's backfill finished, every shadow value is right and every copy is built. */
+async function verifyShadow(s: Session, ctx: PlanContext, row: MigrationRow | null, liveOf: LiveOf): Promise<void> {
+  const id = ctx.names.id;
+  if (!row?.backfill?.done) {
+    throw new ShadowIncompleteError(`cutover of ${id} refused: the backfill has not finished: ${await backfillStanding(s, ctx, (row?.backfill ?? null) as BudgetedCheckpoint | null)} (run pulumi up with stage "expand" until it completes)`);
   }
   const { rows } = await s.db.query<{ n: string }>(mismatchCountSql(ctx));
   const mismatches = Number(rows[0].n);
   if (mismatches > 0) {
     const keys = await sampleKeys(s.db, ctx, shadowDiffersSql(ctx));
     throw new ShadowIncompleteError(
-      `cutover of ${s.names.id} refused: ${mismatches} row(s) have a shadow value that differs from the converted column (keys ${keys}). ` +
+      `cutover of ${id} refused: ${mismatches} row(s) have a shadow value that differs from the converted column (keys ${keys}). ` +
         `Something other than pgshift wrote the shadow column, or its mirror trigger was disabled. Run pulumi up with stage "expand" (the backfill re-checks every row) and try again.`,
     );
   }
-  const state = await live(s);
+  const state = liveOf(ctx);
   const notReady = shadowObjects(ctx).filter((o) =>
     o.kind === "index" ? !state.indexes[o.name]?.valid : !state.constraints[o.name]?.validated,
   );
   if (notReady.length) {
-    throw new ShadowIncompleteError(`cutover of ${s.names.id} refused: these copies are missing or not valid yet: ${notReady.map((o) => o.name).join(", ")} (run pulumi up with stage "expand")`);
+    throw new ShadowIncompleteError(`cutover of ${id} refused: these copies are missing or not valid yet: ${notReady.map((o) => o.name).join(", ")} (run pulumi up with stage "expand")`);
   }
 }
 
+/**
+ * Refuses the cutover when a foreign key now references a member that the family recorded at
+ * expand did not know (a table created later): the swap would have to move a key whose
+ * referencing column has no shadow, and the old key could not be dropped under it.
+ */
+async function refuseLateReferences(s: Session, members: PlanContext[]): Promise<void> {
+  const known = new Set(movedKeys(members[0]).map((fk) => `${fk.table}\u0000${fk.name}`));
+  const late: { table: string; name: string; column: string }[] = [];
+  for (const m of members) {
+    for (const fk of await readReferencingKeyColumns(s.db, m.facts.table.qualifiedName, m.facts.table.column.name)) {
+      if (!known.has(`${fk.table}\u0000${fk.name}`)) late.push({ table: fk.table, name: ident(fk.name), column: m.names.id });
+    }
+  }
+  if (late.length) throw new LateReferenceError(s.names.id, late);
+}
+
 /** Refuses the rollback unless every value written since cutover survived the trip back. */
-async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
-  const row = s.row!;
+async function verifyReversible(s: Session, ctx: PlanContext, row: MigrationRow | null): Promise<void> {
+  const id = ctx.names.id;
   const how = `Keep stage "cutover" (the new column is complete and in use) and go on to "contract" when ready.`;
-  if (!row.reversible) {
-    throw new NotReversibleError(`${s.names.id} can no longer go back to expand: ${row.irreversibleReason ?? "a value written after cutover does not fit the old type"}. ${how}`);
+  if (row && !row.reversible) {
+    throw new NotReversibleError(`${id} can no longer go back to expand: ${row.irreversibleReason ?? "a value written after cutover does not fit the old type"}. ${how}`);
   }
   const t = ctx.facts.table;
   const differs = oldColumnDiffersSql(ctx);
@@ -73,33 +92,34 @@ async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
   try {
     keys = await sampleKeys(s.db, ctx, differs);
   } catch (err) {
-    throw new NotReversibleError(`${s.names.id} can no longer go back to expand: converting the new values back fails (${err instanceof Error ? err.message : String(err)}). ${how}`);
+    throw new NotReversibleError(`${id} can no longer go back to expand: converting the new values back fails (${err instanceof Error ? err.message : String(err)}). ${how}`);
   }
-  if (keys) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: the old column differs for keys ${keys}. ${how}`);
+  if (keys) throw new NotReversibleError(`${id} can no longer go back to expand: the old column differs for keys ${keys}. ${how}`);
   const seq = t.ownedSequence;
   const max = seq ? INTEGER_BOUNDS[INTEGER_TYPE_NAMES[seq.dataType]]?.[1] : undefined;
   if (seq && max) {
     const { rows } = await s.db.query<{ ok: boolean }>(`SELECT last_value <= $1::bigint AS ok FROM ${seq.qualifiedName}`, [max]);
-    if (rows[0] && !rows[0].ok) throw new NotReversibleError(`${s.names.id} can no longer go back to expand: sequence ${seq.qualifiedName} is past the range of ${seq.dataType}. ${how}`);
+    if (rows[0] && !rows[0].ok) throw new NotReversibleError(`${id} can no longer go back to expand: sequence ${seq.qualifiedName} is past the range of ${seq.dataType}. ${how}`);
   }
 }
 
 /**
- * A cutover whose swap did not commit (it gave up on the table's lock, or failed) leaves the
- * reverse functions its "before" step created: nothing uses them, and the expand's removal does
+ * A cutover whose swap did not commit (it gave up on the tables' locks, or failed) leaves the
+ * reverse functions its "before" steps created: nothing uses them, and the expand's removal does
  * not know them, so a later destroy at expand would leave them behind. They are dropped again
  * (no table lock: no trigger uses them yet); a retry re-creates them.
  */
-async function dropReverseFunctionsUnlessSwapped(s: Session, ctx: PlanContext): Promise<void> {
+async function dropReverseFunctionsUnlessSwapped(s: Session, members: PlanContext[]): Promise<void> {
   try {
     const row = await readMigration(s.db, s.stateSchema, s.names.id);
     if (row?.stage !== "expand") return;
-    const n = s.names;
-    await runSteps(
-      s.db,
-      [transaction("drop the reverse functions of the swap that did not happen", ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.reverseConvertFunction].map((f) => dropFunctionSql(ctx, f)))],
-      s.exec,
+    const steps = members.map((m) =>
+      transaction(
+        "drop the reverse functions of the swap that did not happen",
+        ...[m.names.reverseTriggerFunction, m.names.markIrreversibleFunction, m.names.reverseConvertFunction].map((f) => dropFunctionSql(m, f)),
+      ),
     );
+    await runSteps(s.db, steps, s.exec);
   } catch {
     // best effort: the original error is the one to report
   }
@@ -111,12 +131,15 @@ export const cutover: ChildHandler = {
       const row = requireRow(s, "Cutover");
       if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible };
       const ctx = contextOf(s, row);
-      await verifyShadow(s, ctx);
+      const members = familyOf(s, row);
+      const liveOf = await familyLive(s, members);
+      for (const m of members) await verifyShadow(s, m, await memberRow(s, row, m), liveOf);
+      await refuseLateReferences(s, members);
       let stats: ExecutionStats;
       try {
         stats = await runSwapPlan(s.db, planCutover(ctx, s.stateSchema), s.exec);
       } catch (err) {
-        await dropReverseFunctionsUnlessSwapped(s, ctx);
+        await dropReverseFunctionsUnlessSwapped(s, members);
         throw err;
       }
       return { stage: "cutover", reversible: true, ...stats };
@@ -125,11 +148,16 @@ export const cutover: ChildHandler = {
   async remove(props, log) {
     await withSession(props, log, async (s) => {
       if (!s.row || s.row.stage !== "cutover") return;
-      const ctx = contextOf(s, s.row);
-      await verifyReversible(s, ctx);
+      const row = s.row;
+      const ctx = contextOf(s, row);
+      const members = familyOf(s, row);
+      for (const m of members) await verifyReversible(s, m, await memberRow(s, row, m));
       // the swap hands the shadow's constraint indexes and NOT NULL check back to the old
-      // column: the copies are rebuilt after it, planned from the catalog as it then is
-      await runSwapPlan(s.db, planRollback(ctx, s.stateSchema, await live(s)), s.exec, async () => planShadowIndexes(ctx, await live(s)));
+      // columns: the copies are rebuilt after it, planned from the catalog as it then is
+      await runSwapPlan(s.db, planRollback(ctx, s.stateSchema, await familyLive(s, members)), s.exec, async () => {
+        const after = await familyLive(s, members);
+        return members.flatMap((m) => planShadowIndexes(m, after(m)));
+      });
     });
   },
   async read(props) {

@@ -1,6 +1,5 @@
-import { runSteps } from "../../db/executor";
 import { planMirrorTrigger, planRemoveMirrorTrigger } from "../../plan/expand";
-import { contextOf, live, readWhileExpanding, removeWhileExpanding, requireRow, withSession } from "../session";
+import { readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const mirrorTrigger: ChildHandler = {
@@ -8,7 +7,7 @@ export const mirrorTrigger: ChildHandler = {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "MirrorTrigger");
       if (row.stage !== "expand") return { stage: row.stage };
-      const stats = await runSteps(s.db, planMirrorTrigger(contextOf(s, row), await live(s)), s.exec);
+      const stats = await runForEachMember(s, row, planMirrorTrigger);
       return { stage: "expand", triggers: [s.names.forwardInsertTrigger, s.names.forwardUpdateTrigger], ...stats };
     });
   },

@@ -2,27 +2,41 @@ import { runSteps } from "../../db/executor";
 import { claimMigration, deleteMigration, insertMigration, saveCheckpoint } from "../../db/state";
 import { planRemoveShadowColumn, planShadowColumn } from "../../plan/expand";
 import { planContext } from "../../plan/facts";
+import { familyContexts } from "../../plan/family";
 import { preflight } from "../../preflight/preflight";
-import { live, withSession } from "../session";
+import { execFor, familyLive, live, memberRow, runForEachMember, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const shadowColumn: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       if (s.row && s.row.stage !== "expand") return { stage: s.row.stage, shadowColumn: s.names.shadowColumn };
-      // the row is written before any DDL, so a crash after it still knows what to undo
+      // the rows are written before any DDL, so a crash after them still knows what to undo
       const facts = s.row?.facts ?? (await preflight(s.db, s.spec));
-      if (!s.row) await insertMigration(s.db, s.stateSchema, { id: s.names.id, stage: "expand", facts, spec: s.spec, owner: inputs.owner ?? null });
+      const owner = inputs.owner ?? null;
+      if (!s.row) await insertMigration(s.db, s.stateSchema, { id: s.names.id, stage: "expand", facts, spec: s.spec, owner });
       else if (!s.row.owner && inputs.owner) await claimMigration(s.db, s.stateSchema, s.names.id, inputs.owner);
-      const ctx = planContext(s.spec, facts);
-      const state = await live(s);
-      if (s.row?.backfill && !state.columns.includes(s.names.shadowColumn)) {
-        // the shadow column was dropped behind pgshift's back: its backfill starts over
-        log(`pgshift: ${s.names.id}: the shadow column is gone; adding it again and resetting the backfill checkpoint`);
-        await saveCheckpoint(s.db, s.stateSchema, s.names.id, null);
+      const root = planContext(s.spec, facts);
+      const members = familyContexts(root);
+      // one row per member of a key family (its own checkpoint, stage and reversibility), linked
+      // to the root by its facts; written again on every run, so a crash between them is healed
+      for (const m of members.slice(1)) await insertMigration(s.db, s.stateSchema, { id: m.names.id, stage: "expand", facts: m.facts, spec: m.spec, owner });
+      const liveOf = await familyLive(s, members);
+      let statements = 0;
+      let lockRetries = 0;
+      for (const m of members) {
+        const state = liveOf(m);
+        const row = s.row ? await memberRow(s, s.row, m) : null;
+        if (row?.backfill && !state.columns.includes(m.names.shadowColumn)) {
+          // the shadow column was dropped behind pgshift's back: its backfill starts over
+          log(`pgshift: ${m.names.id}: the shadow column is gone; adding it again and resetting the backfill checkpoint`);
+          await saveCheckpoint(s.db, s.stateSchema, m.names.id, null);
+        }
+        const stats = await runSteps(s.db, planShadowColumn(m, state), execFor(s, m));
+        statements += stats.statements;
+        lockRetries += stats.lockRetries;
       }
-      const stats = await runSteps(s.db, planShadowColumn(ctx, state), s.exec);
-      return { stage: "expand", shadowColumn: s.names.shadowColumn, fromType: facts.from.formatted, toType: facts.to.formatted, ...stats };
+      return { stage: "expand", shadowColumn: s.names.shadowColumn, fromType: facts.from.formatted, toType: facts.to.formatted, statements, lockRetries };
     });
   },
   async remove(props, log) {
@@ -32,7 +46,8 @@ export const shadowColumn: ChildHandler = {
         log(`pgshift: ${s.names.id} reached ${s.row.stage}; the former shadow column is the real column now, nothing to drop`);
         return;
       }
-      await runSteps(s.db, planRemoveShadowColumn(planContext(s.spec, s.row.facts), await live(s)), s.exec);
+      await runForEachMember(s, s.row, planRemoveShadowColumn);
+      for (const m of familyContexts(planContext(s.spec, s.row.facts)).slice(1)) await deleteMigration(s.db, s.stateSchema, m.names.id);
       await deleteMigration(s.db, s.stateSchema, s.names.id);
     });
   },

@@ -1,9 +1,8 @@
 import { progressText } from "../../backfill/progress";
 import { reltuples } from "../../backfill/run";
-import { runSteps } from "../../db/executor";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
 import { qualified } from "../../sql/quote";
-import { contextOf, live, readWhileExpanding, removeWhileExpanding, requireRow, withSession } from "../session";
+import { contextOf, familyBackfillDone, familyOf, readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const shadowIndexes: ChildHandler = {
@@ -12,7 +11,7 @@ export const shadowIndexes: ChildHandler = {
       const row = requireRow(s, "ShadowIndexes");
       if (row.stage !== "expand") return { stage: row.stage };
       const ctx = contextOf(s, row);
-      if (!row.backfill?.done) {
+      if (!(await familyBackfillDone(s, row))) {
         // a time budget stopped the backfill: building the copies now would index a half-filled
         // column, and every later backfill batch would maintain them. Build nothing, succeed,
         // and report it as drift so the next `pulumi up` runs this child again after the backfill.
@@ -21,8 +20,8 @@ export const shadowIndexes: ChildHandler = {
         log(`pgshift: ${s.names.id}: ${waiting}; the next pulumi up builds them once it has finished`);
         return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), built: false, waiting, drift: [waiting] };
       }
-      const stats = await runSteps(s.db, planShadowIndexes(ctx, await live(s)), s.exec);
-      return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), ...stats };
+      const stats = await runForEachMember(s, row, planShadowIndexes);
+      return { stage: "expand", objects: familyOf(s, row).flatMap((m) => shadowObjects(m).map((o) => o.name)), ...stats };
     });
   },
   remove: removeWhileExpanding(planRemoveShadowIndexes),
