@@ -1,3 +1,4 @@
+import { parseQualifiedName } from "../identifiers";
 import { qualified } from "../sql/quote";
 import { replaceColumnReferences } from "../sql/rewrite";
 import type { ReferencingForeignKey, TableSnapshot } from "../snapshot";
@@ -45,7 +46,7 @@ export function memberSpec(root: MigrationSpec, rootColumn: string, table: { sch
 /** Every foreign key that references a member, once, in a fixed order (table, then name). */
 export function familyKeys(members: TableSnapshot[]): ReferencingForeignKey[] {
   const byKey = new Map<string, ReferencingForeignKey>();
-  for (const fk of members.flatMap((t) => t.referencingForeignKeys)) byKey.set(`${fk.table}\u0000${fk.name}`, fk);
+  for (const fk of members.flatMap((t) => t.referencingForeignKeys)) byKey.set(foreignKeyIdentity(fk.table, fk.name), fk);
   return [...byKey.values()].sort((a, b) => (a.table === b.table ? cmp(a.name, b.name) : cmp(a.table, b.table)));
 }
 
@@ -58,9 +59,19 @@ export function movedKeys(ctx: PlanContext): ReferencingForeignKey[] {
   return ctx.facts.familyKeys ?? ctx.facts.table.referencingForeignKeys;
 }
 
+/**
+ * One text per foreign key, whichever way its table is written: the catalog's format('%I.%I')
+ * (`public.orders`) or pgshift's qualified() (`"public"."orders"`).
+ */
+export function foreignKeyIdentity(table: string, name: string): string {
+  const t = parseQualifiedName(table);
+  return JSON.stringify([t.schema ?? null, t.name, name]);
+}
+
 /** The foreign key `name` on `table` is one the family's swaps move (so expand does not copy it onto the shadow). */
 export function isMovedKey(ctx: PlanContext, table: string, name: string): boolean {
-  return movedKeys(ctx).some((fk) => fk.table === table && fk.name === name);
+  const id = foreignKeyIdentity(table, name);
+  return movedKeys(ctx).some((fk) => foreignKeyIdentity(fk.table, fk.name) === id);
 }
 
 /**
@@ -69,8 +80,13 @@ export function isMovedKey(ctx: PlanContext, table: string, name: string): boole
  * that locks in the same order) cannot deadlock.
  */
 export function lockOrder(members: PlanContext[]): string[] {
-  const tables = new Set([...members.map((m) => m.facts.table.qualifiedName), ...movedKeys(members[0]).map((fk) => fk.table)]);
-  return [...tables].sort(cmp);
+  const tables = new Map<string, string>();
+  for (const t of [...members.map((m) => m.facts.table.qualifiedName), ...movedKeys(members[0]).map((fk) => fk.table)]) {
+    const p = parseQualifiedName(t);
+    const q = qualified(p.schema ?? "public", p.name);
+    tables.set(q, q);
+  }
+  return [...tables.keys()].sort(cmp);
 }
 
 /** Root facts with the members attached: the family as pre-flight freezes it. */

@@ -36,7 +36,7 @@ export async function preflightFamily(
         // a column that already has the new type needs no change; its foreign key still moves to the new key
         if (pair.type === root.to.formatted) continue;
         // every member's row lives in the root's state table (the swap sets every member's stage there)
-        const mSpec = { ...memberSpec(spec, root.table.column.name, { schema: fk.schema, name: fk.relname }, pair.column), stateSchema: spec.stateSchema ?? ident(root.table.schema) };
+        const mSpec = { ...memberSpec(spec, root.table.column.name, { schema: fk.schema, name: fk.relname }, pair.column), ...stateSchemaOf(spec, root, fk.schema) };
         let facts: MigrationFacts;
         try {
           facts = await checkColumn(db, mSpec);
@@ -58,4 +58,10 @@ export async function preflightFamily(
     );
   }
   return withFamily(root, rootId, members);
+}
+
+/** The root's state schema, as a member's spec must name it (nothing when the default already gives it). */
+function stateSchemaOf(spec: MigrationSpec, root: MigrationFacts, memberSchema: string): { stateSchema?: string } {
+  if (spec.stateSchema !== undefined) return { stateSchema: spec.stateSchema };
+  return memberSchema === root.table.schema ? {} : { stateSchema: root.table.schema };
 }

@@ -11,7 +11,7 @@ import { LateReferenceError, NotReversibleError, ShadowIncompleteError } from ".
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
 import type { LiveOf, PlanContext } from "../../plan/facts";
-import { movedKeys } from "../../plan/family";
+import { foreignKeyIdentity, movedKeys } from "../../plan/family";
 import { readReferencingKeyColumns } from "../../catalog/foreignKeys";
 import type { MigrationRow } from "../../db/state";
 import { ident, keyAsText } from "../../sql/quote";
@@ -69,11 +69,11 @@ async function verifyShadow(s: Session, ctx: PlanContext, row: MigrationRow | nu
  * referencing column has no shadow, and the old key could not be dropped under it.
  */
 async function refuseLateReferences(s: Session, members: PlanContext[]): Promise<void> {
-  const known = new Set(movedKeys(members[0]).map((fk) => `${fk.table}\u0000${fk.name}`));
+  const known = new Set(movedKeys(members[0]).map((fk) => foreignKeyIdentity(fk.table, fk.name)));
   const late: { table: string; name: string; column: string }[] = [];
   for (const m of members) {
     for (const fk of await readReferencingKeyColumns(s.db, m.facts.table.qualifiedName, m.facts.table.column.name)) {
-      if (!known.has(`${fk.table}\u0000${fk.name}`)) late.push({ table: fk.table, name: ident(fk.name), column: m.names.id });
+      if (!known.has(foreignKeyIdentity(fk.table, fk.name))) late.push({ table: fk.table, name: ident(fk.name), column: m.names.id });
     }
   }
   if (late.length) throw new LateReferenceError(s.names.id, late);
