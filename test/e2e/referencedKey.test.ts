@@ -8,7 +8,8 @@ import { collectOutput, createStack } from "../support/pulumi";
 /**
  * The headline case: `accounts.id` (serial) runs out, and `entries.account_id` references it.
  * While an application keeps creating accounts and entries that point at them, the id goes
- * int -> bigint through every stage; the foreign key moves with the swap and no write fails.
+ * int -> bigint through every stage; entries.account_id changes with it (a key family), the
+ * foreign key moves with the swap and no write fails.
  */
 describe("a primary key referenced by another table, under writes to both tables", function () {
   let db: TestDatabase;
@@ -90,6 +91,8 @@ describe("a primary key referenced by another table, under writes to both tables
       assert.deepEqual(fk, [{ def: "FOREIGN KEY (account_id) REFERENCES accounts(id)", convalidated: true }]);
       const { rows: type } = await c.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'id'`);
       assert.equal(type[0].t, "bigint");
+      const { rows: child } = await c.query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'entries'::regclass AND attname = 'account_id'`);
+      assert.equal(child[0].t, "bigint");
       const { rows: orphans } = await c.query(`SELECT count(*)::int AS n FROM entries e LEFT JOIN accounts a ON a.id = e.account_id WHERE a.id IS NULL`);
       assert.equal(orphans[0].n, 0);
       // the key is enforced against the new column

@@ -6,9 +6,10 @@ import { createTestDatabase, withClient, type TestDatabase } from "../support/pg
 import { collectOutput, createStack } from "../support/pulumi";
 
 /**
- * int -> bigint on a serial id that an integer column of another table references: the
- * foreign key stays valid, but the referencing column keeps integer's ceiling. The real
- * `pulumi preview` shows that as a warning of the component, and changes nothing.
+ * int -> bigint on a serial id that an integer column of another table references, with
+ * referencingColumns "keep": the foreign key stays valid, but the referencing column keeps
+ * integer's ceiling. The real `pulumi preview` shows that as a warning of the component, and
+ * changes nothing. (The default, "change", changes the column too: test/e2e/keyFamily.test.ts.)
  */
 describe("pulumi preview warns about a referencing column that keeps a narrower type", function () {
   let db: TestDatabase;
@@ -32,7 +33,7 @@ describe("pulumi preview warns about a referencing column that keeps a narrower 
     const stack = await createStack({
       projectName: "pgshift-referencing-warning",
       program: async () => {
-        new ColumnTypeChange("account-id", { table: "accounts", column: "id", toType: "bigint", stage: "expand", connection: pulumi.secret(db.url) });
+        new ColumnTypeChange("account-id", { table: "accounts", column: "id", toType: "bigint", referencingColumns: "keep", stage: "expand", connection: pulumi.secret(db.url) });
       },
     });
     const out = collectOutput();
