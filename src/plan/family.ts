@@ -47,7 +47,7 @@ export function memberSpec(root: MigrationSpec, rootColumn: string, table: { sch
 export function familyKeys(members: TableSnapshot[]): ReferencingForeignKey[] {
   const byKey = new Map<string, ReferencingForeignKey>();
   for (const fk of members.flatMap((t) => t.referencingForeignKeys)) byKey.set(foreignKeyIdentity(fk.table, fk.name), fk);
-  return [...byKey.values()].sort((a, b) => (a.table === b.table ? cmp(a.name, b.name) : cmp(a.table, b.table)));
+  return [...byKey.entries()].sort(([a], [b]) => cmp(a, b)).map(([, fk]) => fk);
 }
 
 function cmp(a: string, b: string): number {
