@@ -4,7 +4,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { ColumnTypeChange, type Stage } from "../../index";
 import { describeTableSchema } from "../support/catalog";
 import { normalizeColumnOrder, tableData } from "../support/differential";
-import { FAMILY_SCENARIOS, ORPHANS, type FamilyScenario } from "../support/families";
+import { FAMILY_SCENARIOS, memberTypes, ORPHANS } from "../support/families";
 import { startFamilyWriter, startOrphanWatch } from "../support/familyWriter";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { collectOutput, createStack } from "../support/pulumi";
@@ -38,18 +38,6 @@ async function up(stack: Stack, stage: Stage): Promise<string> {
   const result = await stack.up({ onOutput: out.onOutput });
   assert.equal(result.summary.result, "succeeded", out.text());
   return out.text();
-}
-
-async function memberTypes(url: string, s: FamilyScenario): Promise<string[]> {
-  return withClient(url, async (c) => {
-    const out: string[] = [];
-    for (const m of s.members) {
-      const [schema, table, column] = m.split(".");
-      const { rows } = await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`, [`${schema}.${table}`, column]);
-      out.push(`${m} ${rows[0]?.t}`);
-    }
-    return out;
-  });
 }
 
 const STAGES: Stage[] = ["expand", "cutover", "expand", "cutover", "contract"];

@@ -9,27 +9,12 @@ import type { ColumnChangeSpec } from "../../src/spec";
 import { describeTableSchema } from "../support/catalog";
 import { fingerprint } from "../support/fingerprint";
 import { normalizeColumnOrder, tableData } from "../support/differential";
-import { FAMILY_SCENARIOS, ORDERS, ORPHANS, STUDIO, type FamilyScenario } from "../support/families";
+import { FAMILY_SCENARIOS, memberTypes, ORDERS, ORPHANS, STUDIO, type FamilyScenario } from "../support/families";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
 import { createStep, expand, NO_LEFTOVERS, pgshiftLeftovers, refusesUnchanged, removeStep, specOf } from "./support/expand";
 
 function specFor(s: FamilyScenario): ColumnChangeSpec {
   return specOf({ table: s.table, column: s.column, toType: s.toType, ...(s.using ? { using: s.using } : {}), ...(s.reverseUsing ? { reverseUsing: s.reverseUsing } : {}) });
-}
-
-async function columnTypes(url: string, s: FamilyScenario): Promise<string[]> {
-  return withClient(url, async (c) => {
-    const out: string[] = [];
-    for (const m of s.members) {
-      const [schema, table, column] = m.split(".");
-      const { rows } = await c.query<{ t: string }>(
-        `SELECT format_type(a.atttypid, a.atttypmod) AS t FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2`,
-        [`${schema}.${table}`, column],
-      );
-      out.push(`${m} ${rows[0]?.t}`);
-    }
-    return out;
-  });
 }
 
 async function orphans(url: string, s: FamilyScenario): Promise<number> {
@@ -64,7 +49,7 @@ describe("key families: a key and every column that references it change togethe
           await c.query(s.setup);
           await c.query(s.reference);
         });
-        originalTypes = await columnTypes(shifted.url, s);
+        originalTypes = await memberTypes(shifted.url, s);
       });
 
       after(async () => {
@@ -105,7 +90,7 @@ describe("key families: a key and every column that references it change togethe
 
       it("cutover swaps every member in one transaction and moves every foreign key (validated)", async () => {
         await createStep(shifted.url, "cutover", at("cutover"));
-        assert.deepEqual(await columnTypes(shifted.url, s), await columnTypes(reference.url, s));
+        assert.deepEqual(await memberTypes(shifted.url, s), await memberTypes(reference.url, s));
         const fks = await foreignKeys(shifted.url);
         assert.ok(fks.every((l) => / true /.test(l)), fks.join("\n"));
         assert.deepEqual(fks, await foreignKeys(reference.url));
@@ -116,10 +101,10 @@ describe("key families: a key and every column that references it change togethe
         await removeStep(shifted.url, "cutover", at("cutover"));
         const original = await withClient(shifted.url, async (c) => c.query(`SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f' AND NOT convalidated`));
         assert.equal(Number(original.rows[0].n), 0);
-        assert.deepEqual(await columnTypes(shifted.url, s), originalTypes);
+        assert.deepEqual(await memberTypes(shifted.url, s), originalTypes);
         assert.equal(await orphans(shifted.url, s), 0);
         await createStep(shifted.url, "cutover", at("cutover"));
-        assert.deepEqual(await columnTypes(shifted.url, s), await columnTypes(reference.url, s));
+        assert.deepEqual(await memberTypes(shifted.url, s), await memberTypes(reference.url, s));
       });
 
       it("contract: the same schema and data as the plain-SQL reference, nothing of pgshift's left", async () => {

@@ -1,3 +1,5 @@
+import { withClient } from "./pg";
+
 /**
  * Key-family scenarios (issue #9) shared by the integration and e2e tests: a key, the columns
  * that reference it, and the plain-SQL reference a twin database gets (drop the foreign keys,
@@ -106,3 +108,16 @@ export const ORPHANS: Record<string, string> = {
   orders: `SELECT (SELECT count(*) FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id))
                + (SELECT count(*) FROM billing.invoices v WHERE order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = v.order_id)) AS n`,
 };
+
+/** `member type` of every member of the scenario, as format_type prints it. */
+export async function memberTypes(url: string, s: FamilyScenario): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const out: string[] = [];
+    for (const m of s.members) {
+      const [schema, table, column] = m.split(".");
+      const { rows } = await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`, [`${schema}.${table}`, column]);
+      out.push(`${m} ${rows[0]?.t}`);
+    }
+    return out;
+  });
+}
