@@ -320,3 +320,13 @@ export class FamilyMemberError extends PgShiftError {
     );
   }
 }
+
+/** A change of a column that is a member of another change's key family (its row belongs to that family's root). */
+export class FamilyMemberBusyError extends PgShiftError {
+  constructor(readonly migrationId: string, readonly root: string) {
+    super(
+      `${migrationId} is changing type as a member of the key family of ${root} (it references that key); the component of ${root} drives it through every stage. ` +
+        `Remove this component, or take ${root} to "contract" first and then change ${migrationId} on its own (after deleting its finished record).`,
+    );
+  }
+}

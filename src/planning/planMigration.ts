@@ -5,7 +5,7 @@ import { describeType } from "../catalog/describeType";
 import { locateMigration } from "../db/locate";
 import { withConnection, type ConnectionConfig } from "../db/connection";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
-import { IllegalTransitionError } from "../errors";
+import { FamilyMemberBusyError, IllegalTransitionError } from "../errors";
 import { oldName } from "../names";
 import { planContract } from "../plan/contract";
 import { planCutover } from "../plan/cutover";
@@ -110,6 +110,8 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
   const { names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
+  // a member's row is driven by its family's root: a change of its own would fight over its shadow
+  if (row?.facts.familyRoot) throw new FamilyMemberBusyError(names.id, row.facts.familyRoot);
   checkOwner(names.id, row?.owner ?? null, owner);
   checkTransition(row?.stage ?? null, spec.stage, names.id);
   if (row && row.stage !== "contract") await checkSameTargetIn(db, row, spec, names.id);

@@ -2,7 +2,7 @@
 // every column that references it go through expand, cutover, back to expand, cutover and
 // contract together, and end with the schema and data of the plain-SQL reference on a twin.
 import assert from "node:assert/strict";
-import { DependentObjectsError, FamilyForeignKeyNotValidError, FamilyMemberError, LateReferenceError } from "../../src/errors";
+import { DependentObjectsError, FamilyForeignKeyNotValidError, FamilyMemberBusyError, FamilyMemberError, LateReferenceError } from "../../src/errors";
 import { planMigrationWith } from "../../src/planning/planMigration";
 import { preflight } from "../../src/preflight/preflight";
 import type { ColumnChangeSpec } from "../../src/spec";
@@ -173,6 +173,13 @@ describe("key families: a key and every column that references it change togethe
       const err = await refusesUnchanged(db.url, (c) => preflight(c, specFor(STUDIO)));
       assert.ok(err instanceof FamilyForeignKeyNotValidError, String(err));
       assert.match(err.message, /ALTER TABLE "public"\."file" VALIDATE CONSTRAINT "file_contentnode_id_fkey"/);
+    });
+
+    it("a change of a member on its own, while the family is under way: refused naming the root", async () => {
+      await expand(db.url, specFor(STUDIO));
+      const err = await withClient(db.url, (c) => planMigrationWith(c, specOf({ table: "file", column: "contentnode_id", toType: "text" }))).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof FamilyMemberBusyError, String(err));
+      assert.match(err.message, /^public\.file\.contentnode_id is changing type as a member of the key family of public\.contentnode\.id/);
     });
 
     it("a table created after expand that references the key: the cutover refuses, naming it, and changes nothing", async () => {
