@@ -2,8 +2,8 @@ import type { ClientBase } from "pg";
 import { readReferencingKeyColumns } from "../catalog/foreignKeys";
 import { FamilyForeignKeyNotValidError, FamilyMemberError, PgShiftError, UnsupportedColumnError } from "../errors";
 import { migrationNames } from "../names";
-import { planContext, type FamilyMember, type MigrationFacts } from "../plan/facts";
-import { memberSpec, sharedCoverage, withFamily } from "../plan/family";
+import { planContext, type FamilyMember, type MigrationFacts, type PlanContext } from "../plan/facts";
+import { foreignKeyIdentity, memberSpec, movedKeys, sharedCoverage, withFamily } from "../plan/family";
 import type { MigrationSpec } from "../spec";
 import { ident, qualified } from "../sql/quote";
 
@@ -64,4 +64,19 @@ export async function preflightFamily(
 function stateSchemaOf(spec: MigrationSpec, root: MigrationFacts, memberSchema: string): { stateSchema?: string } {
   if (spec.stateSchema !== undefined) return { stateSchema: spec.stateSchema };
   return memberSchema === root.table.schema ? {} : { stateSchema: root.table.schema };
+}
+
+/**
+ * The foreign keys that reference a member now but are not among the family's moved keys (a
+ * table created after expand): the cutover refuses them, `pulumi refresh` reports them.
+ */
+export async function lateReferences(db: ClientBase, members: PlanContext[]): Promise<{ table: string; name: string; column: string }[]> {
+  const known = new Set(movedKeys(members[0]).map((fk) => foreignKeyIdentity(fk.table, fk.name)));
+  const late: { table: string; name: string; column: string }[] = [];
+  for (const m of members) {
+    for (const fk of await readReferencingKeyColumns(db, m.facts.table.qualifiedName, m.facts.table.column.name)) {
+      if (!known.has(foreignKeyIdentity(fk.table, fk.name))) late.push({ table: fk.table, name: ident(fk.name), column: m.names.id });
+    }
+  }
+  return late;
 }

@@ -139,7 +139,7 @@ export function removeWhileExpanding(plan: (ctx: PlanContext, live: LiveState) =
  * the catalog (null when the child's objects are gone).
  */
 export function readWhileExpanding(
-  report: (s: Session, row: MigrationRow, state: LiveState) => Record<string, unknown> | null,
+  report: (s: Session, row: MigrationRow, state: LiveState) => Record<string, unknown> | null | Promise<Record<string, unknown> | null>,
 ): (props: ChildInputs) => Promise<Record<string, unknown> | null> {
   return (props) =>
     withSession(props, () => undefined, async (s) => {

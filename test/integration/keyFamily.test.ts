@@ -11,7 +11,7 @@ import { fingerprint } from "../support/fingerprint";
 import { normalizeColumnOrder, tableData } from "../support/differential";
 import { FAMILY_SCENARIOS, memberTypes, ORDERS, ORPHANS, STUDIO, type FamilyScenario } from "../support/families";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { createStep, expand, NO_LEFTOVERS, pgshiftLeftovers, refusesUnchanged, removeStep, specOf } from "./support/expand";
+import { createStep, expand, NO_LEFTOVERS, pgshiftLeftovers, readStep, refusesUnchanged, removeStep, specOf } from "./support/expand";
 
 function specFor(s: FamilyScenario): ColumnChangeSpec {
   return specOf({ table: s.table, column: s.column, toType: s.toType, ...(s.using ? { using: s.using } : {}), ...(s.reverseUsing ? { reverseUsing: s.reverseUsing } : {}) });
@@ -185,6 +185,9 @@ describe("key families: a key and every column that references it change togethe
     it("a table created after expand that references the key: the cutover refuses, naming it, and changes nothing", async () => {
       await expand(db.url, specFor(STUDIO));
       await withClient(db.url, (c) => c.query(`CREATE TABLE late_refs (id integer PRIMARY KEY, node_id varchar(32) REFERENCES contentnode (id))`));
+      // pulumi refresh reports it (the ShadowIndexes child's result)
+      const refreshed = await readStep(db.url, "shadow-indexes", specFor(STUDIO));
+      assert.deepEqual(refreshed?.lateReferences, [`foreign key "late_refs_node_id_fkey" on "public"."late_refs" references public.contentnode.id`]);
       const before = await withClient(db.url, fingerprint);
       const err = await createStep(db.url, "cutover", { ...specFor(STUDIO), stage: "cutover" }).then(() => null, (e: unknown) => e);
       assert.ok(err instanceof LateReferenceError, String(err));

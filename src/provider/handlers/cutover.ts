@@ -11,10 +11,9 @@ import { LateReferenceError, NotReversibleError, ShadowIncompleteError } from ".
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
 import type { LiveOf, PlanContext } from "../../plan/facts";
-import { foreignKeyIdentity, movedKeys } from "../../plan/family";
-import { readReferencingKeyColumns } from "../../catalog/foreignKeys";
+import { lateReferences } from "../../preflight/family";
 import type { MigrationRow } from "../../db/state";
-import { ident, keyAsText } from "../../sql/quote";
+import { keyAsText } from "../../sql/quote";
 import { contextOf, familyLive, familyOf, memberRow, requireRow, withSession, type Session } from "../session";
 import type { ChildHandler } from "./types";
 
@@ -69,13 +68,7 @@ async function verifyShadow(s: Session, ctx: PlanContext, row: MigrationRow | nu
  * referencing column has no shadow, and the old key could not be dropped under it.
  */
 async function refuseLateReferences(s: Session, members: PlanContext[]): Promise<void> {
-  const known = new Set(movedKeys(members[0]).map((fk) => foreignKeyIdentity(fk.table, fk.name)));
-  const late: { table: string; name: string; column: string }[] = [];
-  for (const m of members) {
-    for (const fk of await readReferencingKeyColumns(s.db, m.facts.table.qualifiedName, m.facts.table.column.name)) {
-      if (!known.has(foreignKeyIdentity(fk.table, fk.name))) late.push({ table: fk.table, name: ident(fk.name), column: m.names.id });
-    }
-  }
+  const late = await lateReferences(s.db, members);
   if (late.length) throw new LateReferenceError(s.names.id, late);
 }
 

@@ -1,6 +1,7 @@
 import { progressText } from "../../backfill/progress";
 import { reltuples } from "../../backfill/run";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
+import { lateReferences } from "../../preflight/family";
 import { qualified } from "../../sql/quote";
 import { contextOf, familyBackfillDone, familyOf, readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, withSession } from "../session";
 import type { ChildHandler } from "./types";
@@ -25,8 +26,9 @@ export const shadowIndexes: ChildHandler = {
     });
   },
   remove: removeWhileExpanding(planRemoveShadowIndexes),
-  read: readWhileExpanding((s, row, state) => {
+  read: readWhileExpanding(async (s, row, state) => {
     const objects = shadowObjects(contextOf(s, row));
+    const late = await lateReferences(s.db, familyOf(s, row));
     const missing = objects.filter((o) => !(o.kind === "index" ? state.indexes[o.name] : state.constraints[o.name])).map((o) => o.name);
     const invalid = objects
       .filter((o) => (o.kind === "index" ? state.indexes[o.name]?.valid === false : state.constraints[o.name]?.validated === false))
@@ -37,6 +39,8 @@ export const shadowIndexes: ChildHandler = {
       missing,
       invalid,
       drift: [...missing.map((m) => `${m} is missing`), ...invalid.map((i) => `${i} is not valid`)],
+      // a foreign key added after expand that references a member: the cutover will refuse it
+      ...(late.length ? { lateReferences: late.map((l) => `foreign key ${l.name} on ${l.table} references ${l.column}`) } : {}),
     };
   }),
 };
