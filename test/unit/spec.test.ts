@@ -296,6 +296,7 @@ describe("parseSpec", () => {
     { name: "using with an unterminated literal", input: { ...BASE, using: "'abc" }, message: "using has an unterminated string literal '...'" },
     { name: "reverseUsing with an unterminated dollar quote", input: { ...BASE, reverseUsing: "$x$ 1" }, message: "reverseUsing has an unterminated dollar quote $x$" },
     { name: "allowNarrowing not a boolean", input: untyped({ allowNarrowing: "yes" }), message: "allowNarrowing must be a boolean" },
+    { name: "referencingColumns not one of the two", input: untyped({ referencingColumns: "drop" }), message: 'referencingColumns must be one of "change", "keep" (got "drop")' },
     { name: "blank stateSchema", input: { ...BASE, stateSchema: "  " }, message: 'stateSchema must be a non-empty string (got "  ")' },
     { name: "qualified stateSchema", input: { ...BASE, stateSchema: "db.app" }, message: 'stateSchema "db.app" must be a single schema name, not a qualified name' },
     {
@@ -415,5 +416,16 @@ describe("parseQualifiedName", () => {
   it('rejects the zero-length quoted identifier ""', () => {
     assert.throws(() => parseQualifiedName('""'), InvalidSpecError);
     assert.throws(() => parseQualifiedName('public.""'), InvalidSpecError);
+  });
+});
+
+describe("parseSpec: referencingColumns", () => {
+  const base = { table: "t", column: "id", toType: "bigint", stage: "expand" as const };
+  it('"change" is the default and is not written (specs from before families stay equal)', () => {
+    assert.ok(!("referencingColumns" in parseSpec(base)));
+    assert.deepEqual(parseSpec({ ...base, referencingColumns: "change" }), parseSpec(base));
+  });
+  it('"keep" is kept', () => {
+    assert.equal(parseSpec({ ...base, referencingColumns: "keep" }).referencingColumns, "keep");
   });
 });
