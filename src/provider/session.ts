@@ -97,10 +97,16 @@ export async function memberRow(s: Session, row: MigrationRow, m: PlanContext): 
   return m.names.id === row.id ? row : readMigration(s.db, s.stateSchema, m.names.id);
 }
 
-/** Whether the backfill of every member of the family has finished (what the index copies and the cutover wait for). */
-export async function familyBackfillDone(s: Session, row: MigrationRow): Promise<boolean> {
-  for (const m of familyOf(s, row)) if (!(await memberRow(s, row, m))?.backfill?.done) return false;
-  return true;
+/**
+ * The first member of the family whose backfill has not finished, with its checkpoint (what
+ * the index copies and the cutover wait for); null once every one has.
+ */
+export async function unfinishedBackfill(s: Session, row: MigrationRow): Promise<{ ctx: PlanContext; row: MigrationRow | null } | null> {
+  for (const m of familyOf(s, row)) {
+    const r = await memberRow(s, row, m);
+    if (!r?.backfill?.done) return { ctx: m, row: r };
+  }
+  return null;
 }
 
 /** The executor options for steps on a member's table (lock waits are reported against it). */

@@ -145,6 +145,43 @@ describe("key families: a key and every column that references it change togethe
     });
   });
 
+  describe("a backfill over several deploys", function () {
+    let db: TestDatabase;
+    before(async () => {
+      db = await createTestDatabase("family_budget");
+      await withClient(db.url, (c) => c.query(ORDERS.setup));
+    });
+    after(async () => db?.drop());
+
+    it("each member resumes from its own checkpoint; copies and cutover wait for the last member", async () => {
+      const spec = specOf({ table: "orders", column: "id", toType: "bigint", backfill: { batchSize: 100, maxBatchSize: 100, maxDurationMs: 1 } });
+      let runs = 0;
+      let waited = false;
+      for (;;) {
+        runs++;
+        const outs = await expand(db.url, spec);
+        if (outs.backfill.result && (outs.backfill.result as { done?: boolean }).done) break;
+        const copies = outs["shadow-indexes"].result as { built?: boolean; waiting?: string };
+        assert.equal(copies.built, false);
+        waited ||= / of public\.order_items\.order_id\)$| of billing\.invoices\.order_id\)$/.test(copies.waiting ?? "");
+        if (runs === 2) {
+          const err = await createStep(db.url, "cutover", { ...spec, stage: "cutover" }).then(() => null, (e: unknown) => e);
+          assert.match(String(err), /cutover of public\.(orders\.id|order_items\.order_id) refused: the backfill has not finished/);
+        }
+        assert.ok(runs < 100, "the backfill does not finish");
+      }
+      assert.ok(runs > 3, `${runs} runs`);
+      assert.ok(waited, "the index copies never said which member they waited for");
+      await withClient(db.url, async (c) => {
+        const { rows } = await c.query<{ id: string; scanned: number }>(`SELECT id, (backfill ->> 'rowsScanned')::int AS scanned FROM public.pgshift_migrations ORDER BY id`);
+        assert.deepEqual(rows.map((r) => `${r.id} ${r.scanned}`), ["billing.invoices.order_id 400", "public.order_items.order_id 1500", "public.orders.id 500"]);
+      });
+      await expand(db.url, { ...spec, backfill: { ...spec.backfill, maxDurationMs: undefined } });
+      await createStep(db.url, "cutover", { ...spec, stage: "cutover" });
+      assert.deepEqual(await memberTypes(db.url, ORDERS), ORDERS.members.map((m) => `${m} bigint`));
+    });
+  });
+
   describe("refusals before any DDL", function () {
     let db: TestDatabase;
     beforeEach(async () => {

@@ -1,7 +1,7 @@
 import { progressText } from "../../backfill/progress";
 import { reltuples, runBackfill } from "../../backfill/run";
 import { qualified } from "../../sql/quote";
-import { execFor, familyBackfillDone, familyOf, memberRow, requireRow, withSession } from "../session";
+import { execFor, familyOf, memberRow, requireRow, unfinishedBackfill, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 /**
@@ -55,7 +55,7 @@ export const backfill: ChildHandler = {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
       const c = s.row.backfill;
-      const done = s.row.stage !== "expand" || (await familyBackfillDone(s, s.row));
+      const done = s.row.stage !== "expand" || (await unfinishedBackfill(s, s.row)) === null;
       const scanned = c?.rowsScanned ?? 0;
       const base = { stage: s.row.stage, done, rowsScanned: scanned, rowsUpdated: c?.rowsUpdated ?? 0 };
       // (a finished one's phrase follows from done and rowsScanned: the component's backfillProgress writes it)

@@ -2,8 +2,7 @@ import { progressText } from "../../backfill/progress";
 import { reltuples } from "../../backfill/run";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
 import { lateReferences } from "../../preflight/family";
-import { qualified } from "../../sql/quote";
-import { contextOf, familyBackfillDone, familyOf, readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, withSession } from "../session";
+import { contextOf, familyOf, readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, unfinishedBackfill, withSession } from "../session";
 import type { ChildHandler } from "./types";
 
 export const shadowIndexes: ChildHandler = {
@@ -12,12 +11,14 @@ export const shadowIndexes: ChildHandler = {
       const row = requireRow(s, "ShadowIndexes");
       if (row.stage !== "expand") return { stage: row.stage };
       const ctx = contextOf(s, row);
-      if (!(await familyBackfillDone(s, row))) {
+      const unfinished = await unfinishedBackfill(s, row);
+      if (unfinished) {
         // a time budget stopped the backfill: building the copies now would index a half-filled
         // column, and every later backfill batch would maintain them. Build nothing, succeed,
         // and report it as drift so the next `pulumi up` runs this child again after the backfill.
-        const progress = progressText({ scanned: row.backfill?.rowsScanned ?? 0, total: await reltuples(s.db, qualified(s.schema, s.table)), done: false });
-        const waiting = `index copies not built yet: waiting for the backfill (${progress})`;
+        const m = unfinished.ctx;
+        const progress = progressText({ scanned: unfinished.row?.backfill?.rowsScanned ?? 0, total: await reltuples(s.db, m.facts.table.qualifiedName), done: false });
+        const waiting = `index copies not built yet: waiting for the backfill (${progress}${m === ctx ? "" : ` of ${m.names.id}`})`;
         log(`pgshift: ${s.names.id}: ${waiting}; the next pulumi up builds them once it has finished`);
         return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), built: false, waiting, drift: [waiting] };
       }
