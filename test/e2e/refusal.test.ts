@@ -51,6 +51,12 @@ describe("refusals through the real pulumi preview and up", function () {
       await c.query(`INSERT INTO ${TABLE} (file_size, label, note) SELECT g, g::text, 'n' || g FROM generate_series(1, 1000) g`);
       // one value that does not convert to integer
       await c.query(`UPDATE ${TABLE} SET label = 'not-a-number' WHERE id = 7`);
+      // a key family whose member a view uses (issue #9): the whole family is refused, naming the member
+      await c.query(`CREATE TABLE refusal_node (id varchar(32) PRIMARY KEY)`);
+      await c.query(`CREATE TABLE refusal_child (id int PRIMARY KEY, node_id varchar(32) REFERENCES refusal_node (id))`);
+      await c.query(`INSERT INTO refusal_node SELECT md5(g::text) FROM generate_series(1, 10) g`);
+      await c.query(`INSERT INTO refusal_child SELECT g, md5(g::text) FROM generate_series(1, 10) g`);
+      await c.query(`CREATE VIEW refusal_child_nodes AS SELECT node_id FROM refusal_child`);
     });
   });
 
@@ -90,6 +96,11 @@ describe("refusals through the real pulumi preview and up", function () {
       title: "an illegal stage jump (contract on a fresh table)",
       program: () => new ColumnTypeChange("jump", { table: TABLE, column: "file_size", toType: "bigint", stage: "contract", connection: pulumi.secret(db.url) }),
       expected: () => refusalOf(planMigration(conn(), parseSpec({ table: TABLE, column: "file_size", toType: "bigint", stage: "contract" }))),
+    },
+    {
+      title: "a key family with a member a view uses",
+      program: () => new ColumnTypeChange("node", { table: "refusal_node", column: "id", toType: "uuid", stage: "expand", connection: pulumi.secret(db.url) }),
+      expected: () => refusalOf(planMigration(conn(), parseSpec({ table: "refusal_node", column: "id", toType: "uuid", stage: "expand" }))),
     },
     {
       title: "a WidenColumn on a text column (inferred toType)",
