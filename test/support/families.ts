@@ -98,7 +98,62 @@ export const ORDERS: FamilyScenario = {
   members: ["public.orders.id", "public.order_items.order_id", "billing.invoices.order_id"],
 };
 
-export const FAMILY_SCENARIOS = [STUDIO, ORDERS];
+/** Three levels: a 1:1 child whose primary key references the key, and a grandchild that references the child's key. */
+export const CHAIN: FamilyScenario = {
+  name: "chain",
+  setup: `
+    CREATE TABLE chain_accounts (id serial PRIMARY KEY, name text);
+    INSERT INTO chain_accounts (name) SELECT 'a' || g FROM generate_series(1, 300) g;
+    CREATE TABLE chain_profiles (account_id integer PRIMARY KEY REFERENCES chain_accounts (id), bio text);
+    INSERT INTO chain_profiles SELECT g, 'bio ' || g FROM generate_series(1, 300, 2) g;
+    CREATE TABLE chain_photos (id serial PRIMARY KEY, profile_id integer NOT NULL REFERENCES chain_profiles (account_id) ON DELETE CASCADE);
+    INSERT INTO chain_photos (profile_id) SELECT 1 + 2 * (g % 150) FROM generate_series(1, 600) g;`,
+  table: "chain_accounts",
+  column: "id",
+  toType: "bigint",
+  reference: `
+    ALTER TABLE chain_photos DROP CONSTRAINT chain_photos_profile_id_fkey;
+    ALTER TABLE chain_profiles DROP CONSTRAINT chain_profiles_account_id_fkey;
+    ALTER TABLE chain_accounts ALTER COLUMN id TYPE bigint;
+    ALTER SEQUENCE chain_accounts_id_seq AS bigint;
+    ALTER TABLE chain_profiles ALTER COLUMN account_id TYPE bigint;
+    ALTER TABLE chain_photos ALTER COLUMN profile_id TYPE bigint;
+    ALTER TABLE chain_profiles ADD CONSTRAINT chain_profiles_account_id_fkey FOREIGN KEY (account_id) REFERENCES chain_accounts (id);
+    ALTER TABLE chain_photos ADD CONSTRAINT chain_photos_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES chain_profiles (account_id) ON DELETE CASCADE;`,
+  tables: [
+    { name: "chain_accounts", orderBy: "id" },
+    { name: "chain_profiles", orderBy: "account_id" },
+    { name: "chain_photos", orderBy: "id" },
+  ],
+  members: ["public.chain_accounts.id", "public.chain_profiles.account_id", "public.chain_photos.profile_id"],
+};
+
+/** A composite foreign key that contains the key column next to one that does not change. */
+export const COMPOSITE: FamilyScenario = {
+  name: "composite",
+  setup: `
+    CREATE TABLE tenant_items (tenant_id integer, code varchar(32), label text, PRIMARY KEY (tenant_id, code));
+    INSERT INTO tenant_items SELECT 1 + g % 3, ${hex("g")}, 'item ' || g FROM generate_series(1, 300) g;
+    CREATE TABLE tenant_uses (id integer PRIMARY KEY, tenant_id integer NOT NULL, item_code varchar(32),
+                              FOREIGN KEY (tenant_id, item_code) REFERENCES tenant_items (tenant_id, code) ON UPDATE CASCADE);
+    INSERT INTO tenant_uses SELECT g, 1 + g % 3, CASE WHEN g % 11 = 0 THEN NULL ELSE ${hex("g")} END FROM generate_series(1, 300) g;`,
+  table: "tenant_items",
+  column: "code",
+  toType: "uuid",
+  reverseUsing: "replace(code::text, '-', '')",
+  reference: `
+    ALTER TABLE tenant_uses DROP CONSTRAINT tenant_uses_tenant_id_item_code_fkey;
+    ALTER TABLE tenant_items ALTER COLUMN code TYPE uuid USING code::uuid;
+    ALTER TABLE tenant_uses ALTER COLUMN item_code TYPE uuid USING item_code::uuid;
+    ALTER TABLE tenant_uses ADD CONSTRAINT tenant_uses_tenant_id_item_code_fkey FOREIGN KEY (tenant_id, item_code) REFERENCES tenant_items (tenant_id, code) ON UPDATE CASCADE;`,
+  tables: [
+    { name: "tenant_items", orderBy: "label" },
+    { name: "tenant_uses", orderBy: "id" },
+  ],
+  members: ["public.tenant_items.code", "public.tenant_uses.item_code"],
+};
+
+export const FAMILY_SCENARIOS = [STUDIO, ORDERS, CHAIN, COMPOSITE];
 
 /** Rows of a child that reference no parent row (must be 0 at every moment). */
 export const ORPHANS: Record<string, string> = {
@@ -107,6 +162,9 @@ export const ORPHANS: Record<string, string> = {
                 + (SELECT count(*) FROM contentnode_tags t WHERE NOT EXISTS (SELECT 1 FROM contentnode p WHERE p.id = t.contentnode_id)) AS n`,
   orders: `SELECT (SELECT count(*) FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id))
                + (SELECT count(*) FROM billing.invoices v WHERE order_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = v.order_id)) AS n`,
+  chain: `SELECT (SELECT count(*) FROM chain_profiles p WHERE NOT EXISTS (SELECT 1 FROM chain_accounts a WHERE a.id = p.account_id))
+              + (SELECT count(*) FROM chain_photos f WHERE NOT EXISTS (SELECT 1 FROM chain_profiles p WHERE p.account_id = f.profile_id)) AS n`,
+  composite: `SELECT count(*) AS n FROM tenant_uses u WHERE item_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenant_items i WHERE (i.tenant_id, i.code) = (u.tenant_id, u.item_code))`,
 };
 
 /** `member type` of every member of the scenario, as format_type prints it. */

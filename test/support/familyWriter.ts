@@ -80,12 +80,12 @@ export function startFamilyWriter(url: string): { stop(): Promise<FamilyWriterSt
   });
 }
 
-/** Counts orphan rows of both scenarios over and over until stopped; returns the largest count seen and how often it looked. */
+/** Counts orphan rows of every scenario over and over until stopped; returns the largest count seen and how often it looked. */
 export function startOrphanWatch(url: string): { stop(): Promise<{ max: number; checks: number; errors: string[] }> } {
   const result = { max: 0, checks: 0, errors: [] as string[] };
   return loopUntilStopped(url, "test-orphan-watch", 20, result, async (db) => {
     try {
-      const n = Number((await db.query(`SELECT (${ORPHANS.studio}) + (${ORPHANS.orders}) AS n`)).rows[0].n);
+      const n = Number((await db.query(`SELECT ${Object.values(ORPHANS).map((q) => `(${q})`).join(" + ")} AS n`)).rows[0].n);
       result.max = Math.max(result.max, n);
       result.checks++;
     } catch (err) {
