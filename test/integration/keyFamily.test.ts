@@ -147,6 +147,37 @@ describe("key families: a key and every column that references it change togethe
     });
   });
 
+  describe('referencingColumns "keep"', function () {
+    let db: TestDatabase;
+    before(async () => {
+      db = await createTestDatabase("family_keep");
+      await withClient(db.url, (c) => c.query(ORDERS.setup));
+    });
+    after(async () => db?.drop());
+
+    it("only the key changes; its foreign keys move with every swap and stay valid; the children keep integer", async () => {
+      const spec = specOf({ table: "orders", column: "id", toType: "bigint", referencingColumns: "keep" });
+      const plan = await withClient(db.url, (c) => planMigrationWith(c, spec));
+      assert.deepEqual(plan.family, []);
+      assert.equal(plan.warnings.length, 2);
+      await expand(db.url, spec);
+      const rows = await withClient(db.url, (c) => c.query(`SELECT id FROM public.pgshift_migrations`));
+      assert.deepEqual(rows.rows.map((r) => r.id), ["public.orders.id"]);
+      const kept = ["public.orders.id bigint", "public.order_items.order_id integer", "billing.invoices.order_id integer"];
+      await createStep(db.url, "cutover", { ...spec, stage: "cutover" });
+      assert.deepEqual(await memberTypes(db.url, ORDERS), kept);
+      await removeStep(db.url, "cutover", { ...spec, stage: "cutover" });
+      assert.deepEqual(await memberTypes(db.url, ORDERS), ORDERS.members.map((m) => `${m} integer`));
+      await createStep(db.url, "cutover", { ...spec, stage: "cutover" });
+      await createStep(db.url, "contract", { ...spec, stage: "contract" });
+      assert.deepEqual(await memberTypes(db.url, ORDERS), kept);
+      const fks = await foreignKeys(db.url);
+      assert.equal(fks.length, 2);
+      assert.ok(fks.every((l) => / true FOREIGN KEY \(order_id\) REFERENCES orders\(id\)/.test(l)), fks.join("\n"));
+      assert.equal(await orphans(db.url, ORDERS), 0);
+    });
+  });
+
   describe("a backfill over several deploys", function () {
     let db: TestDatabase;
     before(async () => {
