@@ -25,7 +25,8 @@ export function planContract(ctx: PlanContext, stateSchema: string, live: LiveSt
   });
   const swap = transaction(
     "drop the old column (contract)",
-    `LOCK TABLE ${members.length > 1 ? lockOrder(members).join(", ") : ctx.facts.table.qualifiedName} IN ACCESS EXCLUSIVE MODE`,
+    // only the members' tables: the foreign keys moved at cutover, contract does not touch them
+    `LOCK TABLE ${lockOrder(members, false).join(", ")} IN ACCESS EXCLUSIVE MODE`,
     ...members.flatMap((m) => [
       dropTriggerSql(m, m.names.reverseInsertTrigger),
       dropTriggerSql(m, m.names.reverseUpdateTrigger),

@@ -75,13 +75,14 @@ export function isMovedKey(ctx: PlanContext, table: string, name: string): boole
 }
 
 /**
- * Every table a family's swap alters, each once, sorted by qualified name: the one order in
- * which every swap of every family locks them, so two swaps (or a swap and an application
- * that locks in the same order) cannot deadlock.
+ * Every table a family's swap alters (the members' and, unless `withKeys` is false, those of
+ * the moved foreign keys), each once, sorted by qualified name: the one order in which every
+ * swap of every family locks them, so two swaps (or a swap and an application that locks in
+ * the same order) cannot deadlock.
  */
-export function lockOrder(members: PlanContext[]): string[] {
+export function lockOrder(members: PlanContext[], withKeys = true): string[] {
   const tables = new Map<string, string>();
-  for (const t of [...members.map((m) => m.facts.table.qualifiedName), ...movedKeys(members[0]).map((fk) => fk.table)]) {
+  for (const t of [...members.map((m) => m.facts.table.qualifiedName), ...(withKeys ? movedKeys(members[0]).map((fk) => fk.table) : [])]) {
     const p = parseQualifiedName(t);
     const q = qualified(p.schema ?? "public", p.name);
     tables.set(q, q);

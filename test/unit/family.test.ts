@@ -120,6 +120,7 @@ describe("key families (pure)", () => {
     assert.equal(back.swap.sql.filter((s) => /SET stage = 'expand'/.test(s)).length, 2);
     assert.ok(back.swap.sql.some((s) => s.includes(`"public"."orders" RENAME COLUMN "file_id" TO "file_id__pgshift_new"`)));
     const contract = planContract(ctx, "public", (m) => untouched(m.facts));
+    assert.equal(contract.swap.sql[0], `LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
     assert.ok(contract.swap.sql.some((s) => s === `ALTER TABLE "public"."orders" DROP COLUMN IF EXISTS "file_id__pgshift_old"`));
     assert.ok(contract.swap.sql.some((s) => s === `ALTER TABLE "public"."contentcuration_file" DROP COLUMN IF EXISTS "id__pgshift_old"`));
     assert.equal(contract.after.length, 2);
