@@ -84,6 +84,8 @@ export interface MigrationStatus {
   reversible: boolean;
   irreversibleReason: string | null;
   owner: string | null;
+  /** For a member of a key family: the id of the family's root migration (which drives it); else null. */
+  familyRoot: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -146,6 +148,7 @@ export function migrationStatus(m: SnapshotMigration, now: Date): MigrationStatu
     reversible: m.reversible,
     irreversibleReason: m.irreversibleReason,
     owner: m.owner,
+    familyRoot: m.facts.familyRoot ?? null,
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
   };
@@ -235,7 +238,7 @@ export function formatTable(r: StatusReport): string {
         notes.push(`[${notes.length + 1}] ${m.id}: ${shorten(m.irreversibleReason, 200)}`);
         reversible = `no [${notes.length}]`;
       }
-      rows.push([m.stage, m.change, progressCell(m.backfill), rateCell(m.backfill), etaCell(m.backfill), reversible, m.owner ?? "-"]);
+      rows.push([m.stage, m.familyRoot ? `${m.change} (key family of ${m.familyRoot})` : m.change, progressCell(m.backfill), rateCell(m.backfill), etaCell(m.backfill), reversible, m.owner ?? "-"]);
     }
     out.push(...alignColumns(rows));
     if (notes.length > 0) out.push("", ...notes);

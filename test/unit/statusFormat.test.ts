@@ -221,7 +221,7 @@ describe("status: the JSON", () => {
     assert.equal(doc.formatVersion, 1);
     assert.equal(doc.generatedAt, "2025-03-01T10:00:21.000Z");
     assert.deepEqual(Object.keys(doc.migrations[0]), [
-      "id", "stateSchema", "stage", "table", "column", "from", "to", "change", "backfill", "reversible", "irreversibleReason", "owner", "createdAt", "updatedAt",
+      "id", "stateSchema", "stage", "table", "column", "from", "to", "change", "backfill", "reversible", "irreversibleReason", "owner", "familyRoot", "createdAt", "updatedAt",
     ]);
     assert.deepEqual(Object.keys(doc.migrations[0].backfill as object), [
       "status", "rowsScanned", "rowsUpdated", "estimatedRows", "percent", "rowsPerSecond", "etaSeconds", "lastCheckpointAt", "secondsSinceCheckpoint", "idle",
@@ -231,5 +231,18 @@ describe("status: the JSON", () => {
     assert.deepEqual(Object.keys(doc.lockWaits[0]), ["pid", "applicationName", "user", "waitingSeconds", "lockType", "lockMode", "relation", "query", "blockedBy"]);
     assert.deepEqual(Object.keys((doc.lockWaits[0].blockedBy as object[])[0]), ["pid", "applicationName", "user", "state", "transactionSeconds", "query"]);
     assert.equal(doc.migrations[1].irreversibleReason, "a value written since cutover does not fit integer");
+  });
+});
+
+describe("status: key families", () => {
+  it("a member's row names its family's root, in the JSON and in the table", () => {
+    const root = migration({ table: "orders", column: "id" });
+    const member = migration({ table: "order_items", column: "order_id" });
+    member.facts = { ...member.facts, familyRoot: "public.orders.id" };
+    const report = buildReport({ now: at(1), schema: null, migrations: [root, member], lockWaits: [] });
+    assert.deepEqual(report.migrations.map((m) => m.familyRoot), [null, "public.orders.id"]);
+    const lines = formatTable(report).split("\n");
+    assert.ok(lines.some((l) => l.includes("public.order_items.order_id integer -> bigint (key family of public.orders.id)")), lines.join("\n"));
+    assert.ok(lines.some((l) => /public\.orders\.id integer -> bigint(?! \(key family)/.test(l)), lines.join("\n"));
   });
 });
