@@ -2,6 +2,7 @@ import type { ClientBase } from "pg";
 import type { ChildKey } from "../children";
 import { backfillStatements } from "../backfill/sql";
 import { describeType } from "../catalog/describeType";
+import { tableBytes } from "../catalog/tableSize";
 import { locateMigration } from "../db/locate";
 import { withConnection, type ConnectionConfig } from "../db/connection";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
@@ -13,6 +14,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/
 import { planContext, untouched } from "../plan/facts";
 import { statementsOf, swapSteps } from "../plan/step";
 import { referencingKeyWarnings } from "../preflight/foreignKeys";
+import type { Observed } from "../policy/rules";
 import { preflight } from "../preflight/preflight";
 import { withoutStage, type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
 
@@ -39,6 +41,8 @@ export interface MigrationPlan {
    * type than the new one (an integer child of a key that becomes bigint keeps integer's ceiling).
    */
   warnings: string[];
+  /** What this planning read, for the policy pack (policy/): every child carries it as an input. */
+  observed: Observed;
 }
 
 /**
@@ -105,7 +109,7 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
  * the statements stay the same from one `pulumi up` to the next.
  */
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
-  const { names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
+  const { schema, table, names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
   checkTransition(row?.stage ?? null, spec.stage, names.id);
@@ -126,6 +130,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     shadowColumn: names.shadowColumn,
     childSpec: { ...withoutStage(spec), toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType },
     warnings: await referencingKeyWarnings(db, facts.table.qualifiedName, facts.table.column.name, facts.to),
+    observed: { table: { schema, name: table }, recordedStage: row?.stage ?? null, tableBytes: await tableBytes(db, schema, table) },
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),

@@ -73,6 +73,7 @@ function fixedPlan(spec: ColumnChangeSpec = parseSpec({ table: "contentcuration_
       contract: ["-- contract"],
     },
     warnings: [],
+    observed: { table: { schema: "public", name: "contentcuration_file" }, recordedStage: null, tableBytes: 8192 },
   };
 }
 

@@ -109,7 +109,9 @@ export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Cutover");
-      if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible };
+      // already swapped (an earlier run's state was lost): the time is unknown, so now, which
+      // only lengthens the soak before contract (an update keeps the time recorded before)
+      if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible, cutoverAt: new Date().toISOString() };
       const ctx = contextOf(s, row);
       await verifyShadow(s, ctx);
       let stats: ExecutionStats;
@@ -119,7 +121,8 @@ export const cutover: ChildHandler = {
         await dropReverseFunctionsUnlessSwapped(s, ctx);
         throw err;
       }
-      return { stage: "cutover", reversible: true, ...stats };
+      // when the application started to use the new column: the policy pack's soak before contract counts from it
+      return { stage: "cutover", reversible: true, cutoverAt: new Date().toISOString(), ...stats };
     });
   },
   async remove(props, log) {
