@@ -102,8 +102,8 @@ export function soakViolation(child: ChildView, now: Date, soakSeconds: number):
   const at = child.cutoverAt ? Date.parse(child.cutoverAt) : NaN;
   if (Number.isNaN(at)) {
     return (
-      `${migrationName(child)}: contract refused: the Cutover child records no cutover time (a cutover applied by an older pgshift, or one that changes in this same update), ` +
-      `so the soak of ${soakSeconds}s cannot be confirmed. Run pulumi up with stage "cutover" once more (it records the time), then wait the soak.`
+      `${migrationName(child)}: contract refused: the Cutover child records no cutover time (it was applied by an older pgshift), ` +
+      `so the soak of ${soakSeconds}s cannot be confirmed. Run pulumi refresh (it records the time of the refresh), then wait the soak.`
     );
   }
   const liveSeconds = Math.floor((now.getTime() - at) / 1000);

@@ -139,7 +139,9 @@ export const cutover: ChildHandler = {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
       if (s.row.stage === "expand") return null;
-      return { stage: s.row.stage, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason };
+      // cutoverAt: now, for a Cutover that recorded none (an older pgshift): the soak before
+      // contract then counts from this refresh; one recorded before is kept (provider read)
+      return { stage: s.row.stage, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason, cutoverAt: new Date().toISOString() };
     });
   },
 };
