@@ -12,6 +12,7 @@ import { planCutover } from "../plan/cutover";
 import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/expand";
 import { planContext, untouched } from "../plan/facts";
 import { statementsOf, swapSteps } from "../plan/step";
+import { loadSqlParser } from "../sql/parser";
 import { referencingKeyWarnings } from "../preflight/foreignKeys";
 import { preflight } from "../preflight/preflight";
 import { withoutStage, type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
@@ -105,6 +106,7 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
  * the statements stay the same from one `pulumi up` to the next.
  */
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
+  await loadSqlParser(); // the plans rewrite index and constraint definitions
   const { names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
