@@ -12,18 +12,6 @@ export const COLUMN_NAMES = [
   "file_size", "zone", "time", "year", "varying", "precision", "select", "lower", "text", "Mixed Case", 'a"b', "größe", "at",
 ];
 
-/** mulberry32: small, seedable, good enough to spread cases. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class SqlGen {
   constructor(private readonly rnd: () => number, private readonly column: string, private readonly table: string) {}
 
