@@ -1,4 +1,5 @@
 import type { ColumnRef, Node, ScanToken } from "libpg-query";
+import { UnreadableDefinitionError } from "../errors";
 import { parseSql, scanSql } from "./parser";
 import { ident } from "./quote";
 
@@ -112,7 +113,7 @@ function parsed(text: string, what: string, sql: string): ReturnType<typeof pars
   try {
     return parseSql(text);
   } catch (e) {
-    throw new Error(`pgshift: PostgreSQL's parser rejects the ${what} ${sql}: ${(e as Error).message}`);
+    throw new UnreadableDefinitionError(what, sql, (e as Error).message);
   }
 }
 
@@ -124,7 +125,7 @@ function parsed(text: string, what: string, sql: string): ReturnType<typeof pars
 export function replaceColumnReferences(sql: string, from: string, to: string, table?: TableName): string {
   const prefix = "SELECT ";
   const text = prefix + sql;
-  const stmts = parsed(text, "expression", sql).stmts ?? [];
+  const stmts = parsed(text, "index expression or predicate", sql).stmts ?? [];
   const select = stmts.length === 1 ? stmts[0].stmt : undefined;
   const targets = select && "SelectStmt" in select ? select.SelectStmt.targetList : undefined;
   const onlyTarget = targets?.length === 1 && select && "SelectStmt" in select && !select.SelectStmt.fromClause;

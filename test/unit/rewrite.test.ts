@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { UnreadableDefinitionError } from "../../src/errors";
 import { replaceColumnReferences, replaceConstraintColumns } from "../../src/sql/rewrite";
 
 /** Expressions as pg_get_expr / pg_get_indexdef deparse them. */
@@ -104,7 +105,7 @@ describe("replaceColumnReferences, as PostgreSQL's parser reads the text", () =>
   it("refuses text that is not one expression", () => {
     assert.throws(() => replaceColumnReferences("file_size > 0; DROP TABLE files", "file_size", to), /not one SQL expression/);
     assert.throws(() => replaceColumnReferences("file_size, 1", "file_size", to), /not one SQL expression/);
-    assert.throws(() => replaceColumnReferences("(file_size > ", "file_size", to), /parser rejects the expression/);
+    assert.throws(() => replaceColumnReferences("(file_size > ", "file_size", to), UnreadableDefinitionError);
   });
 });
 
@@ -128,7 +129,8 @@ describe("replaceConstraintColumns", () => {
     );
   });
 
-  it("refuses other constraints", () => {
+  it("refuses other constraints, and what PostgreSQL's parser cannot read", () => {
     assert.throws(() => replaceConstraintColumns("UNIQUE (file_size)", "file_size", to), /not a CHECK or FOREIGN KEY/);
+    assert.throws(() => replaceConstraintColumns("CHECK (file_size >)", "file_size", to), (e: Error) => e instanceof UnreadableDefinitionError && /CHECK \(file_size >\) to the new column: PostgreSQL's parser .* rejects it \(syntax error/.test(e.message));
   });
 });
