@@ -13,6 +13,7 @@ import { planCutover } from "../plan/cutover";
 import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/expand";
 import { planContext, untouched } from "../plan/facts";
 import { statementsOf, swapSteps } from "../plan/step";
+import { loadSqlParser } from "../sql/parser";
 import { referencingKeyWarnings } from "../preflight/foreignKeys";
 import type { Observed } from "../policy/rules";
 import { preflight } from "../preflight/preflight";
@@ -109,6 +110,7 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
  * the statements stay the same from one `pulumi up` to the next.
  */
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
+  await loadSqlParser(); // the plans rewrite index and constraint definitions
   const { schema, table, names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   checkOwner(names.id, row?.owner ?? null, owner);
