@@ -37,7 +37,16 @@ function childOf(args: ResourceValidationArgs): ChildView | undefined {
   const kind = childKindOf(args.type);
   if (!kind) return undefined;
   const p = args.props;
-  return { kind, spec: p.spec, observed: p.observed, cutoverAt: p.cutoverAt };
+  // cutoverAt read only by the rule that needs it: in a preview where the Cutover child changes
+  // too it is unknown, and reading an unknown makes a policy advisory ("can't run during preview")
+  return {
+    kind,
+    spec: p.spec,
+    observed: p.observed,
+    get cutoverAt() {
+      return p.cutoverAt;
+    },
+  };
 }
 
 /** A mandatory policy over pgshift's children: `check` returns the violations of one child. */
