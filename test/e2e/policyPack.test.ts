@@ -115,7 +115,9 @@ describe("the policy pack through the real pulumi preview and up", function () {
     const stack = await policyStack("two");
     await stack.setAllConfig({ stage: { value: "expand" }, second: { value: "true" } });
     const out = collectOutput();
-    await stack.preview({ onOutput: out.onOutput, ...withPack() });
+    // with the settings file of examples/gitops: the CLI validates it against the pack's config schema
+    const example = path.join(repoRoot, "examples", "gitops", "pgshift-policy.json");
+    await stack.preview({ onOutput: out.onOutput, policyPacks: [PACK], policyPackConfigs: [example] });
     assert.match(out.text(), /advisory\]\s+pgshift-one-change-per-table/);
     assert.match(out.text(), /2 changes touch table "public"\."policy_file" in one update \(column (file_size|chunk_size), column (file_size|chunk_size)\)/);
   });
