@@ -41,9 +41,10 @@ const cliSpecs = hasPositionalSpecs(process.argv.slice(2));
 module.exports = {
     ...(cliSpecs ? {} : { spec: folders.map((f) => `test/${f}/**/*.test.ts`) }),
     extension: ["ts"],
-    // tsx compiles the TypeScript test files; hooks.ts is the root hook plugin (one
-    // PostgreSQL server per run).
-    require: ["tsx/cjs", "./test/support/hooks.ts"],
+    // ts-node compiles the TypeScript test files, as Pulumi's Node.js runtime compiles
+    // TypeScript programs; transpile-only, type-checking is tsc's (npm run typecheck).
+    // hooks.ts is the root hook plugin (one PostgreSQL server per run).
+    require: ["ts-node/register/transpile-only", "./test/support/hooks.ts"],
     reporter: "./test/support/summary-reporter.cjs",
     // e2e tests drive the real Pulumi CLI against a real server: be generous.
     timeout: 600000,

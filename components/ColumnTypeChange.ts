@@ -120,12 +120,14 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     );
     // every child input comes from the one plan Output, so a refusal rejects them all with one
     // error (combining it with other Outputs made the engine report it once per combination)
-    const common = { connection, spec: plan.childSpec, owner };
+    const common = { connection, spec: plan.childSpec, owner, observed: plan.observed };
     // one child per entry of CHILDREN that the stage reaches, each after the one before it
     const children: Partial<Record<ChildKey, MigrationChild>> = {};
     let previous: MigrationChild | undefined;
     for (const c of CHILDREN.filter((c) => stageIndex(args.stage) >= stageIndex(c.from))) {
-      previous = new MigrationChild(c.kind, `${name}-${c.kind}`, { ...common, statements: plan.statements[c.key] }, {
+      // the soak policy needs the cutover's time where it judges the contract: on the Contract child
+      const cutoverAt = c.kind === "contract" ? { cutoverAt: children.cutover!.result.apply((r) => (typeof r?.cutoverAt === "string" ? r.cutoverAt : null)) } : {};
+      previous = new MigrationChild(c.kind, `${name}-${c.kind}`, { ...common, ...cutoverAt, statements: plan.statements[c.key] }, {
         parent: this,
         ...(previous ? { dependsOn: [previous] } : {}),
       });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionConfig } from "../src/db/connection";
 import { CHILDREN, type ChildKind } from "../src/children";
+import type { Observed } from "../src/policy/rules";
 import type { MigrationSpec } from "../src/spec";
 import { stepProvider } from "./provider";
 
@@ -11,6 +12,10 @@ export interface MigrationChildArgs {
   statements: pulumi.Input<string[]>;
   /** `organization/project/stack/component`: who runs the migration. */
   owner: string;
+  /** What the planning read, for the policy pack (a policy sees child inputs, never the component's arguments). */
+  observed: pulumi.Input<Observed>;
+  /** The Contract child only: when the cutover committed (the Cutover child's output), for the soak policy. */
+  cutoverAt?: pulumi.Input<string | null>;
 }
 
 /** One child of a ColumnTypeChange: a dynamic resource run by src/provider. */

@@ -330,3 +330,16 @@ export class FamilyMemberBusyError extends PgShiftError {
     );
   }
 }
+
+/**
+ * PostgreSQL's parser as pgshift bundles it (libpg-query, PostgreSQL 18's grammar) rejects an
+ * index or constraint definition that the server printed, so its copy on the new column cannot
+ * be written (raised while planning, before any DDL).
+ */
+export class UnreadableDefinitionError extends PgShiftError {
+  constructor(readonly what: string, readonly definition: string, readonly detail: string) {
+    super(
+      `pgshift cannot copy the ${what} ${definition} to the new column: PostgreSQL's parser (PostgreSQL 18 grammar, as bundled in libpg-query) rejects it (${detail}). Please report it; change this column by hand until then.`,
+    );
+  }
+}

@@ -2,6 +2,7 @@ import type { ClientBase } from "pg";
 import type { ChildKey } from "../children";
 import { backfillStatements } from "../backfill/sql";
 import { describeType } from "../catalog/describeType";
+import { tableBytes } from "../catalog/tableSize";
 import { locateMigration } from "../db/locate";
 import { withConnection, type ConnectionConfig } from "../db/connection";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
@@ -13,7 +14,9 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../plan/
 import { planContext, untouched, type LiveState, type MigrationFacts, type PlanContext } from "../plan/facts";
 import { familyContexts, memberLabel } from "../plan/family";
 import { statementsOf, swapSteps } from "../plan/step";
+import { loadSqlParser } from "../sql/parser";
 import { referencingKeyWarnings } from "../preflight/foreignKeys";
+import type { Observed } from "../policy/rules";
 import { preflight } from "../preflight/preflight";
 import { withoutStage, type ColumnChangeSpec, type MigrationSpec, type Stage } from "../spec";
 
@@ -42,6 +45,8 @@ export interface MigrationPlan {
   warnings: string[];
   /** The other members of the change's key family (`schema.table.column` each), in the order planned; empty without one. */
   family: string[];
+  /** What this planning read, for the policy pack (policy/): every child carries it as an input. */
+  observed: Observed;
 }
 
 /**
@@ -108,7 +113,8 @@ export async function checkSameTargetIn(db: ClientBase, row: MigrationRow, wante
  * the statements stay the same from one `pulumi up` to the next.
  */
 export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
-  const { names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
+  await loadSqlParser(); // the plans rewrite index and constraint definitions
+  const { schema, table, names, stateSchema } = await locateMigration(db, spec.table, spec.column, spec.stateSchema);
   const row: MigrationRow | null = await readMigration(db, stateSchema, names.id);
   // a member's row is driven by its family's root: a change of its own would fight over its shadow
   if (row?.facts.familyRoot) throw new FamilyMemberBusyError(names.id, row.facts.familyRoot);
@@ -127,6 +133,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     childSpec: { ...withoutStage(spec), toType: row && row.stage !== "contract" ? row.spec.toType : spec.toType },
     warnings: spec.referencingColumns === "keep" ? await referencingKeyWarnings(db, facts.table.qualifiedName, facts.table.column.name, facts.to) : [],
     family: members.slice(1).map(memberLabel),
+    observed: { table: { schema, name: table }, recordedStage: row?.stage ?? null, tableBytes: await tableBytes(db, schema, table) },
     statements: {
       shadowColumn: byMember(members, (m) => statementsOf(planShadowColumn(m, untouched(m.facts)))),
       mirrorTrigger: byMember(members, (m) => statementsOf(planMirrorTrigger(m, untouched(m.facts)))),

@@ -118,6 +118,17 @@ async function resolveOnce(inputs: ChildInputs): Promise<TableRef> {
   }, `pgshift ${inputs.kind}`);
 }
 
+/**
+ * Result fields recorded once, when the child first did its work (the Cutover's `cutoverAt`):
+ * an update (new code, a new connection) or a refresh keeps the first value.
+ */
+const RECORDED_ONCE = ["cutoverAt"] as const;
+
+function keepRecorded(old: Record<string, unknown> | undefined, next: Record<string, unknown>): Record<string, unknown> {
+  const kept = RECORDED_ONCE.filter((k) => old?.[k] !== undefined).map((k) => [k, old![k]]);
+  return { ...next, ...Object.fromEntries(kept) };
+}
+
 function rethrow(err: unknown): never {
   // keep our messages exactly as written; anything else gets context
   if (err instanceof PgShiftError) throw err;
@@ -136,7 +147,8 @@ export async function create(inputs: ChildInputs): Promise<{ id: string; outs: C
 export async function update(_id: string, olds: ChildOutputs, news: ChildInputs): Promise<{ outs: ChildOutputs }> {
   try {
     // children created before the table was recorded resolve it now, once
-    return { outs: await apply(news, olds.table) };
+    const outs = await apply(news, olds.table);
+    return { outs: { ...outs, result: keepRecorded(olds.result, outs.result) } };
   } catch (err) {
     rethrow(err);
   }
@@ -163,7 +175,7 @@ export async function remove(_id: string, props: ChildOutputs): Promise<void> {
 export async function read(id: string, props: ChildOutputs): Promise<{ id?: string; props?: ChildOutputs }> {
   try {
     const result = await handlers[props.kind].read(props);
-    return result === null ? {} : { id, props: { ...props, result } };
+    return result === null ? {} : { id, props: { ...props, result: keepRecorded(props.result, result) } };
   } catch (err) {
     if (err instanceof TableNotFoundError) return {};
     if (err instanceof OwnedElsewhereError) return { id, props };

@@ -1,5 +1,6 @@
 import type { ChildKind } from "../children";
 import type { ConnectionConfig } from "../db/connection";
+import type { Observed } from "../policy/rules";
 import type { MigrationSpec } from "../spec";
 
 export { CHILD_KINDS, type ChildKind } from "../children";
@@ -19,6 +20,14 @@ export interface ChildInputs {
    * program): from then on the child acts on it, whatever `spec.table` resolves to later.
    */
   table?: TableRef;
+  /**
+   * What the program read when it planned this update (the recorded stage, the table and its
+   * size), for the policy pack (src/policy/rules.ts). Neither diff nor the handlers use it, so
+   * a new value is no change of the child.
+   */
+  observed?: Observed;
+  /** The Contract child only: the Cutover child's `result.cutoverAt`, for the policy pack's soak rule. */
+  cutoverAt?: string | null;
 }
 
 /** A resolved table: its schema and name. */

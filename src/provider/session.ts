@@ -11,6 +11,7 @@ import { planContext, type LiveOf, type LiveState, type PlanContext } from "../p
 import { familyContexts } from "../plan/family";
 import type { Step } from "../plan/step";
 import type { MigrationSpec } from "../spec";
+import { loadSqlParser } from "../sql/parser";
 import { qualified } from "../sql/quote";
 import type { ChildInputs } from "./inputs";
 
@@ -34,6 +35,7 @@ export interface Session {
  * Every handler runs inside one.
  */
 export async function withSession<T>(inputs: ChildInputs, log: Log, fn: (s: Session) => Promise<T>): Promise<T> {
+  await loadSqlParser(); // the handlers' plans rewrite index and constraint definitions
   return withConnection(inputs.connection, async (db) => {
     const { schema, table, names, stateSchema } = await locateMigration(db, tableText(inputs), inputs.spec.column, inputs.spec.stateSchema);
     return withMigrationLock(db, names.id, async () => {

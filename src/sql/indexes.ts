@@ -1,6 +1,6 @@
 import type { ConstraintInfo, IndexInfo, IndexKey } from "../snapshot";
 import { ident } from "./quote";
-import { replaceColumnReferences } from "./rewrite";
+import { replaceColumnReferences, replaceConstraintColumns } from "./rewrite";
 
 export function dropIndexConcurrentlySql(schema: string, name: string): string {
   return `DROP INDEX CONCURRENTLY IF EXISTS ${ident(schema)}.${ident(name)}`;
@@ -53,10 +53,5 @@ export function shadowIndexSql(table: string, index: IndexInfo, column: string, 
  */
 export function shadowConstraintDefinition(constraint: ConstraintInfo, column: string, shadow: string): string {
   const def = constraint.definition.replace(/\s+NOT VALID$/, "");
-  if (constraint.type === "f") {
-    // only the local column list changes; the referenced side stays as it is
-    const at = def.indexOf(" REFERENCES ");
-    return `${replaceColumnReferences(def.slice(0, at), column, shadow)}${def.slice(at)} NOT VALID`;
-  }
-  return `${replaceColumnReferences(def, column, shadow)} NOT VALID`;
+  return `${replaceConstraintColumns(def, column, shadow)} NOT VALID`;
 }

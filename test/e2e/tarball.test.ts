@@ -119,6 +119,10 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
             "package/dist/src/provider/index.js",
             "package/dist/components/ColumnTypeChange.js",
             "package/dist/components/ColumnTypeChange.d.ts",
+            "package/dist/policy/PulumiPolicy.yaml",
+            "package/dist/policy/package.json",
+            "package/dist/policy/index.js",
+            "package/dist/policy/bin/pulumi-analyzer-policy-nodejs",
         ]) {
             assert.ok(entries.includes(wanted), `${wanted} missing from the tarball:\n${entries.join("\n")}`);
         }
@@ -221,7 +225,7 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
                 table: TABLE,
                 column: "n",
                 toType: "bigint",
-                stage: "expand",
+                stage: (new pulumi.Config().get("stage") ?? "expand") as "expand" | "cutover",
                 connection: pulumi.secret(db.url),
             });
             return { shadowColumn: change.shadowColumn };
@@ -232,7 +236,10 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
             workDir: project,
             automation,
             envVars: { NODE_OPTIONS: `--require ${probe}`, PGSHIFT_PROBE_LOG: probeLog },
+            // the installed policy pack's analyzer script, for this CLI without pulumi-language-nodejs
+            pathDirs: [path.join(installed, "dist", "policy", "bin")],
         });
+        const policyPacks = [path.join(installed, "dist", "policy")];
 
         const schemaBefore = await describeTableSchema(db.url, TABLE);
         const digest = () =>
@@ -240,7 +247,12 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
         const dataBefore = await digest();
 
         const out = collectOutput();
-        const up = await stack.up({ onOutput: out.onOutput });
+        // the installed policy pack judges the program: nothing -> cutover in one update is refused
+        await stack.setConfig("stage", { value: "cutover" });
+        await assert.rejects(stack.preview({ onOutput: out.onOutput, policyPacks }), (err: Error) => /mandatory\]\s+pgshift-one-stage-per-update/.test(err.message + out.text()));
+        await stack.setConfig("stage", { value: "expand" });
+        out.clear();
+        const up = await stack.up({ onOutput: out.onOutput, policyPacks });
         assert.equal(up.summary.result, "succeeded", out.text());
         assert.equal(up.outputs.shadowColumn?.value, "n__pgshift_new");
         await withClient(db.url, async (c) => {

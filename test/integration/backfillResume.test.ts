@@ -129,7 +129,7 @@ describe("backfill: keyset batches, checkpoint, resume", function () {
     it("loses nothing and redoes nothing: the resumed run completes with every row right and each row scanned once", async () => {
       const script = path.join(__dirname, "support", "backfillChild.ts");
       let output = "";
-      child = spawn(process.execPath, ["--import", "tsx", script], {
+      child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", script], {
         cwd: repoRoot,
         env: { ...process.env, PGSHIFT_CHILD_URL: db.url, PGSHIFT_CHILD_SPEC: JSON.stringify(spec) },
         stdio: ["ignore", "pipe", "pipe"],

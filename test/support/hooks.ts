@@ -1,8 +1,9 @@
 /**
  * Mocha root hook plugin (registered in .mocharc.cjs): one PostgreSQL server per mocha
- * process, started before the first test and stopped after the last, and removal of the
- * Pulumi scratch dirs the run created under .work/.
+ * process, started before the first test and stopped after the last, PostgreSQL's SQL parser
+ * loaded, and removal of the Pulumi scratch dirs the run created under .work/.
  */
+import { loadSqlParser } from "../../src/sql/parser";
 import { stopTestServer, testServer } from "./pg";
 import { cleanupPulumiWork } from "./pulumi";
 
@@ -18,6 +19,9 @@ function needsServer(): boolean {
 export const mochaHooks = {
     async beforeAll(this: Mocha.Context) {
         this.timeout(180_000);
+        // the pure plans parse SQL; the library's entry points load the parser, tests that call
+        // the plans directly rely on this
+        await loadSqlParser();
         if (needsServer()) {
             const started = Date.now();
             const { major, url } = await testServer();

@@ -206,6 +206,8 @@ export interface CreateStackOptions {
     workDir?: string;
     /** Extra environment for the CLI (and so for the dynamic-provider processes it starts). */
     envVars?: Record<string, string>;
+    /** Directories put first on the CLI's PATH (plugins it finds there, e.g. the policy pack's analyzer script). */
+    pathDirs?: string[];
     /**
      * The `@pulumi/pulumi/automation` module that drives the stack. Defaults to the repo's. A
      * project with its own install (test/e2e/tarball.test.ts) passes its copy, so the inline
@@ -255,7 +257,7 @@ export async function createStack(opts: CreateStackOptions): Promise<Stack> {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_HOME: pulumiHome,
-        PATH: [nodejsPluginDir, path.isAbsolute(pulumiCmd.command) ? cliBinDir : "", process.env.PATH || ""]
+        PATH: [...(opts.pathDirs ?? []), nodejsPluginDir, path.isAbsolute(pulumiCmd.command) ? cliBinDir : "", process.env.PATH || ""]
             .filter(Boolean)
             .join(path.delimiter),
         ...opts.envVars,

@@ -74,6 +74,7 @@ function fixedPlan(spec: ColumnChangeSpec = parseSpec({ table: "contentcuration_
     },
     warnings: [],
     family: [],
+    observed: { table: { schema: "public", name: "contentcuration_file" }, recordedStage: null, tableBytes: 8192 },
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { replaceColumnReferences } from "../../src/sql/rewrite";
+import { UnreadableDefinitionError } from "../../src/errors";
+import { replaceColumnReferences, replaceConstraintColumns } from "../../src/sql/rewrite";
 
 /** Expressions as pg_get_expr / pg_get_indexdef deparse them. */
 const cases: { name: string; sql: string; from?: string; to?: string; expected: string }[] = [
@@ -63,5 +64,73 @@ describe("replaceColumnReferences", () => {
       replaceColumnReferences("((zone IS NOT NULL) AND ((created_at)::timestamp with time zone > now()))", "zone", "zone__pgshift_new"),
       '(("zone__pgshift_new" IS NOT NULL) AND ((created_at)::timestamp with time zone > now()))',
     );
+  });
+});
+
+describe("replaceColumnReferences, as PostgreSQL's parser reads the text", () => {
+  const files = { schema: "public", name: "files" };
+  const to = "file_size__pgshift_new";
+
+  it("replaces references qualified with the table (or schema and table) when the table is given", () => {
+    assert.equal(replaceColumnReferences("(files.file_size > public.files.file_size)", "file_size", to, files), '(files."file_size__pgshift_new" > public.files."file_size__pgshift_new")');
+    assert.equal(replaceColumnReferences('("files"."file_size" > 0)', "file_size", to, files), '("files"."file_size__pgshift_new" > 0)');
+  });
+
+  it("leaves references qualified with another table or schema alone", () => {
+    const sql = "((other.file_size > 0) AND (other.files.file_size > 0))";
+    assert.equal(replaceColumnReferences(sql, "file_size", to, files), sql);
+  });
+
+  it("leaves a field of a composite column alone, but not the composite column", () => {
+    assert.equal(replaceColumnReferences("((file_size).file_size > 0)", "file_size", to), '(("file_size__pgshift_new").file_size > 0)');
+  });
+
+  it("leaves the field of EXTRACT and the words of type names alone, for columns named like them", () => {
+    assert.equal(replaceColumnReferences("EXTRACT(year FROM year)", "year", "year__pgshift_new"), 'EXTRACT(year FROM "year__pgshift_new")');
+    assert.equal(
+      replaceColumnReferences("((varying)::character varying(10) <> (precision)::double precision)", "varying", "varying__pgshift_new"),
+      '(("varying__pgshift_new")::character varying(10) <> (precision)::double precision)',
+    );
+  });
+
+  it("replaces a quoted reserved word used as a column name", () => {
+    assert.equal(replaceColumnReferences('(("select" + 1) > 0)', "select", "select__pgshift_new"), '(("select__pgshift_new" + 1) > 0)');
+  });
+
+  it("leaves escape strings and dollar quotes that mention the column alone", () => {
+    const sql = "((file_size)::text <> E'\\' file_size' AND $x$ file_size $x$ <> 'a')";
+    assert.equal(replaceColumnReferences(sql, "file_size", to), sql.replace("(file_size)", '("file_size__pgshift_new")'));
+  });
+
+  it("refuses text that is not one expression", () => {
+    assert.throws(() => replaceColumnReferences("file_size > 0; DROP TABLE files", "file_size", to), /not one SQL expression/);
+    assert.throws(() => replaceColumnReferences("file_size, 1", "file_size", to), /not one SQL expression/);
+    assert.throws(() => replaceColumnReferences("(file_size > ", "file_size", to), UnreadableDefinitionError);
+  });
+});
+
+describe("replaceConstraintColumns", () => {
+  const to = "file_size__pgshift_new";
+  it("replaces the references of a CHECK", () => {
+    assert.equal(
+      replaceConstraintColumns("CHECK (((file_size >= 0) AND (lower((file_size)::text) <> 'file_size'::text))) NO INHERIT", "file_size", to),
+      'CHECK ((("file_size__pgshift_new" >= 0) AND (lower(("file_size__pgshift_new")::text) <> \'file_size\'::text))) NO INHERIT',
+    );
+  });
+
+  it("replaces only the FOREIGN KEY's own columns, quoted or not, never the referenced ones", () => {
+    assert.equal(
+      replaceConstraintColumns('FOREIGN KEY (tenant, "file_size") REFERENCES sizes(tenant, file_size) MATCH FULL ON DELETE CASCADE', "file_size", to),
+      'FOREIGN KEY (tenant, "file_size__pgshift_new") REFERENCES sizes(tenant, file_size) MATCH FULL ON DELETE CASCADE',
+    );
+    assert.equal(
+      replaceConstraintColumns("FOREIGN KEY (file_size, tenant) REFERENCES file_size(file_size)", "file_size", to),
+      'FOREIGN KEY ("file_size__pgshift_new", tenant) REFERENCES file_size(file_size)',
+    );
+  });
+
+  it("refuses other constraints, and what PostgreSQL's parser cannot read", () => {
+    assert.throws(() => replaceConstraintColumns("UNIQUE (file_size)", "file_size", to), /not a CHECK or FOREIGN KEY/);
+    assert.throws(() => replaceConstraintColumns("CHECK (file_size >)", "file_size", to), (e: Error) => e instanceof UnreadableDefinitionError && /CHECK \(file_size >\) to the new column: PostgreSQL's parser .* rejects it \(syntax error/.test(e.message));
   });
 });

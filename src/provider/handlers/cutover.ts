@@ -122,7 +122,9 @@ export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
       const row = requireRow(s, "Cutover");
-      if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible };
+      // already swapped (an earlier run's state was lost): the time is unknown, so now, which
+      // only lengthens the soak before contract (an update keeps the time recorded before)
+      if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible, cutoverAt: new Date().toISOString() };
       const ctx = contextOf(s, row);
       const members = familyOf(s, row);
       const liveOf = await familyLive(s, members);
@@ -135,7 +137,8 @@ export const cutover: ChildHandler = {
         await dropReverseFunctionsUnlessSwapped(s, members);
         throw err;
       }
-      return { stage: "cutover", reversible: true, ...stats };
+      // when the application started to use the new column: the policy pack's soak before contract counts from it
+      return { stage: "cutover", reversible: true, cutoverAt: new Date().toISOString(), ...stats };
     });
   },
   async remove(props, log) {
@@ -157,7 +160,9 @@ export const cutover: ChildHandler = {
     return withSession(props, () => undefined, async (s) => {
       if (!s.row) return null;
       if (s.row.stage === "expand") return null;
-      return { stage: s.row.stage, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason };
+      // cutoverAt: now, for a Cutover that recorded none (an older pgshift): the soak before
+      // contract then counts from this refresh; one recorded before is kept (provider read)
+      return { stage: s.row.stage, reversible: s.row.reversible, irreversibleReason: s.row.irreversibleReason, cutoverAt: new Date().toISOString() };
     });
   },
 };

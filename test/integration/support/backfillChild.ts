@@ -1,7 +1,7 @@
 /**
  * A backfill in its own process, for the kill -9 test (backfillResume.test.ts):
  *
- *   node --import tsx test/integration/support/backfillChild.ts
+ *   node --require ts-node/register/transpile-only test/integration/support/backfillChild.ts
  *
  * with PGSHIFT_CHILD_URL (connection string) and PGSHIFT_CHILD_SPEC (a ColumnChangeSpec as
  * JSON) in the environment. It resumes from the checkpoint in the state row (the ShadowColumn

@@ -1,0 +1,11 @@
+import type { ClientBase } from "pg";
+import { qualified } from "../sql/quote";
+
+/**
+ * pg_table_size of a table (heap, TOAST and free-space maps; no indexes), in bytes: what a
+ * backfill rewrites. Read from the catalog, cheap (no scan), and needs no privilege on the table.
+ */
+export async function tableBytes(db: ClientBase, schema: string, table: string): Promise<number> {
+  const { rows } = await db.query<{ bytes: string }>("SELECT pg_table_size($1::regclass)::text AS bytes", [qualified(schema, table)]);
+  return Number(rows[0].bytes);
+}
