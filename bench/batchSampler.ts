@@ -15,13 +15,15 @@ export interface BatchSample {
   rssMb: number;
 }
 
-/** The first and last tenth of the samples: rows/s and peak RSS in each. */
+/** The first and last tenth of the samples: rows/s and peak RSS in each; and every tenth. */
 export interface Flatness {
   samples: number;
   firstRowsPerSec: number;
   lastRowsPerSec: number;
   firstRssMb: number;
   lastRssMb: number;
+  /** Each tenth of the batches in order: rows scanned at its end, its rows/s, its peak RSS. */
+  tenths: { rowsScanned: number; rowsPerSec: number; rssMb: number }[];
 }
 
 export class BatchSampler {
@@ -67,7 +69,11 @@ export function flatness(samples: BatchSample[]): Flatness | null {
   const rate = (part: BatchSample[]) => (part[part.length - 1].rowsScanned - part[0].rowsScanned) / Math.max(0.001, (part[part.length - 1].ms - part[0].ms) / 1000);
   const first = batches.slice(0, k);
   const last = batches.slice(-k);
+  const tenths = Array.from({ length: 10 }, (_, i) => batches.slice(Math.floor((i * batches.length) / 10), Math.floor(((i + 1) * batches.length) / 10) + 1))
+    .filter((part) => part.length >= 2)
+    .map((part) => ({ rowsScanned: part[part.length - 1].rowsScanned, rowsPerSec: rate(part), rssMb: Math.max(...part.map((s) => s.rssMb)) }));
   return {
+    tenths,
     samples: batches.length,
     firstRowsPerSec: rate(first),
     lastRowsPerSec: rate(last),

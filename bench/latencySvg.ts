@@ -1,12 +1,12 @@
 /**
  * bench/results/latency.svg: the application's write latency over time, one line per way of
  * making the change (pgshift's whole lifecycle, the plain ALTER, pgroll start + complete), each
- * from its own start, as the longest writer statement per 100 ms on a log scale (a stall of
- * seconds and a 5 ms write on one chart). Drawn as plain SVG text: no plotting dependency,
+ * from its own start, as the longest a writer statement had waited in each 100 ms, on a log
+ * scale (a stall of seconds and a 5 ms write on one chart; a blocked statement is a ramp). Drawn as plain SVG text: no plotting dependency,
  * and the file diffs in review.
  */
 import type { BenchRig } from "./measure";
-import { maxPerBucket, type SeriesPoint } from "./stats";
+import { waitPerBucket, type SeriesPoint } from "./stats";
 import { escapeXml } from "./svg";
 
 export interface LatencySeries {
@@ -15,6 +15,8 @@ export interface LatencySeries {
   points: SeriesPoint[];
   /** Where its stages began, seconds since its start (vertical marks). */
   marks: { s: number; label: string }[];
+  /** When its failed writes ended, seconds since its start (triangles on the time axis). */
+  failures: number[];
 }
 
 export function latencySvg(series: LatencySeries[], subtitle: string): string {
@@ -48,12 +50,19 @@ export function latencySvg(series: LatencySeries[], subtitle: string): string {
     parts.push(`<text x="${x(s).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle" fill="#444">${s}</text>`);
   }
   parts.push(`<text x="${left + plotW / 2}" y="${top + plotH + 34}" text-anchor="middle" fill="#222">seconds since the operation started</text>`);
-  parts.push(`<text x="16" y="${top + plotH / 2}" text-anchor="middle" fill="#222" transform="rotate(-90 16 ${top + plotH / 2})">longest writer statement per 100 ms</text>`);
+  parts.push(`<text x="16" y="${top + plotH / 2}" text-anchor="middle" fill="#222" transform="rotate(-90 16 ${top + plotH / 2})">longest writer wait per 100 ms</text>`);
   parts.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
+  let row = 0;
   for (const s of series) {
-    for (const m of s.marks) {
+    s.marks.forEach((m) => {
+      const i = row++;
+      // stages that start close together (the first three) get labels on rows of their own
       parts.push(`<line x1="${x(m.s).toFixed(1)}" y1="${top}" x2="${x(m.s).toFixed(1)}" y2="${top + plotH}" stroke="${s.color}" stroke-dasharray="3,4" stroke-opacity="0.6"/>`);
-      parts.push(`<text x="${(x(m.s) + 3).toFixed(1)}" y="${top + 12}" fill="${s.color}" font-size="10">${escapeXml(m.label)}</text>`);
+      parts.push(`<text x="${(x(m.s) + 3).toFixed(1)}" y="${top + 12 + (i % 8) * 12}" fill="${s.color}" font-size="10">${escapeXml(m.label)}</text>`);
+    });
+    for (const f of s.failures) {
+      const fx = x(f);
+      parts.push(`<path d="M${(fx - 4).toFixed(1)},${top + plotH} L${fx.toFixed(1)},${top + plotH - 8} L${(fx + 4).toFixed(1)},${top + plotH} Z" fill="${s.color}"/>`);
     }
     const pts = s.points.map((p) => `${x(p.s).toFixed(1)},${y(p.maxMs).toFixed(1)}`).join(" ");
     if (pts) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${pts}"/>`);
@@ -62,7 +71,8 @@ export function latencySvg(series: LatencySeries[], subtitle: string): string {
     const ly = top + plotH + 56 + i * 16;
     const peak = Math.max(0, ...s.points.map((p) => p.maxMs));
     parts.push(`<rect x="${left}" y="${ly - 9}" width="18" height="4" fill="${s.color}"/>`);
-    parts.push(`<text x="${left + 26}" y="${ly}" fill="#222">${escapeXml(`${s.label} (longest ${peak >= 1000 ? `${(peak / 1000).toFixed(2)} s` : `${Math.round(peak)} ms`})`)}</text>`);
+    const failed = s.failures.length ? `, ${s.failures.length} failed writes (triangles)` : ", no failed write";
+    parts.push(`<text x="${left + 26}" y="${ly}" fill="#222">${escapeXml(`${s.label} (longest wait ${peak >= 1000 ? `${(peak / 1000).toFixed(2)} s` : `${Math.round(peak)} ms`}${failed})`)}</text>`);
   });
   parts.push(`</svg>`);
   return parts.join("\n") + "\n";
@@ -79,8 +89,9 @@ export function latencySeries(rig: BenchRig): LatencySeries[] {
     const trace = rig.traces.get(id);
     if (!trace) return [];
     // a statement blocked by the operation ends after it: show a second more
-    const points = maxPerBucket(trace.samples, trace.start, trace.end + 1000, 100);
+    const points = waitPerBucket(trace.samples, trace.start, trace.end + 1000, 100);
+    const failures = trace.samples.filter((x) => !x.ok && x.t >= trace.start).map((x) => (x.t - trace.start) / 1000);
     const marks = stages === null ? [] : rig.phases.filter((p) => p.id.startsWith(stages) && p.id !== id && p.start >= trace.start && p.end <= trace.end).map((p) => ({ s: (p.start - trace.start) / 1000, label: p.id.slice(stages.length) }));
-    return [{ label, color, points, marks }];
+    return [{ label, color, points, marks, failures }];
   });
 }

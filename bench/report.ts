@@ -47,9 +47,15 @@ export function writeResults(out: string, report: BenchReport): void {
   write("results.md", resultsMarkdown(report));
 }
 
-function flatnessLine(f: Flatness | null | undefined): string {
-  if (!f) return "- per-batch samples: too few batches to compare the first tenth with the last";
-  return `- per batch (${f.samples} samples of the checkpoint): ${fmtInt(f.firstRowsPerSec)} rows/s over the first tenth, ${fmtInt(f.lastRowsPerSec)} rows/s over the last tenth; RSS ${f.firstRssMb.toFixed(0)} MB then ${f.lastRssMb.toFixed(0)} MB`;
+function flatnessLines(f: Flatness | null | undefined): string[] {
+  if (!f) return ["- per-batch samples: too few batches to compare the first tenth with the last"];
+  return [
+    `- per batch (${f.samples} samples of the checkpoint, results.json has them all): ${fmtInt(f.firstRowsPerSec)} rows/s over the first tenth of the batches, ${fmtInt(f.lastRowsPerSec)} rows/s over the last tenth; RSS ${f.firstRssMb.toFixed(0)} MB then ${f.lastRssMb.toFixed(0)} MB`,
+    "",
+    "| tenth of the batches | rows scanned by its end | rows/s | peak RSS |",
+    "|---:|---:|---:|---:|",
+    ...f.tenths.map((t, i) => `| ${i + 1} | ${fmtInt(t.rowsScanned)} | ${fmtInt(t.rowsPerSec)} | ${t.rssMb.toFixed(0)} MB |`),
+  ];
 }
 
 function resultsMarkdown({ run, machine, summary, results, pgbench, skipped }: BenchReport): string {
@@ -84,6 +90,7 @@ function resultsMarkdown({ run, machine, summary, results, pgbench, skipped }: B
     "",
     markdownTable(results),
     "",
+    ...failuresMarkdown(results),
     ...(skipped.length ? ["Skipped:", "", ...skipped.map((k) => `- ${k.operation}: ${k.reason}`), ""] : []),
     "![application write latency over time: pgshift vs the plain ALTER vs pgroll](latency.svg)",
     "",
@@ -97,8 +104,8 @@ function resultsMarkdown({ run, machine, summary, results, pgbench, skipped }: B
     "## Memory and per-batch cost (the client runner runs in the bench process)",
     "",
     rssBackfill ? `- during the pgshift backfill: ${rssBackfill.beforeMb.toFixed(0)} MB before, ${rssBackfill.peakMb.toFixed(0)} MB peak over ${rssBackfill.samples} samples (${rssBackfill.growthMb >= 0 ? "+" : ""}${rssBackfill.growthMb.toFixed(1)} MB)` : "- pgshift was not measured",
-    flatnessLine(backfill?.extra?.flatness as Flatness | null | undefined),
     `- whole run: peak ${summary.rss.run.peakMb.toFixed(0)} MB`,
+    ...flatnessLines(backfill?.extra?.flatness as Flatness | null | undefined),
     "",
     "## Machine",
     "",
@@ -124,6 +131,13 @@ function pgbenchMarkdown(p: PgbenchResult | null): string[] {
     ...rows,
     "",
   ];
+}
+
+/** What the application's failed writes said, per operation (the whole-run rows repeat their steps'). */
+function failuresMarkdown(ms: Measurement[]): string[] {
+  const failed = ms.filter((m) => m.failedWrites > 0 && m.firstFailure);
+  if (failed.length === 0) return ["No application write failed during any operation.", ""];
+  return ["Failed application writes (the writer uses the table under its own name, as an application not changed for the migration does):", "", ...failed.map((m) => `- ${m.operation}: ${m.failedWrites}, the first: \`${m.firstFailure}\``), ""];
 }
 
 function markdownTable(ms: Measurement[]): string {

@@ -34,19 +34,28 @@ export function longestOverlapping(samples: Timed[], start: number, end: number)
   return max;
 }
 
-/** One point of the latency plot: seconds since the operation started, the longest sample ending in that bucket. */
+/** One point of the latency plot: seconds since the operation started (bucket end), the longest wait in that bucket. */
 export interface SeriesPoint {
   s: number;
   maxMs: number;
 }
 
-/** The samples ending in [start, end] as the longest one per `bucketMs`, x in seconds since `start`. */
-export function maxPerBucket(samples: Timed[], start: number, end: number, bucketMs: number): SeriesPoint[] {
+/**
+ * The latency plot's series: for each `bucketMs` of [start, end], the longest any statement in
+ * flight during it had been waiting by the bucket's end (or by its own end). A statement blocked
+ * for seconds so shows as a ramp over the whole time it waited, not as one point when it ended.
+ */
+export function waitPerBucket(samples: Timed[], start: number, end: number, bucketMs: number): SeriesPoint[] {
   const buckets = new Map<number, number>();
   for (const s of samples) {
-    if (s.t < start || s.t > end) continue;
-    const b = Math.floor((s.t - start) / bucketMs);
-    buckets.set(b, Math.max(buckets.get(b) ?? 0, s.ms));
+    const began = s.t - s.ms;
+    if (s.t < start || began > end) continue;
+    const first = Math.max(0, Math.floor((began - start) / bucketMs));
+    const last = Math.floor((Math.min(s.t, end) - start) / bucketMs);
+    for (let b = first; b <= last; b++) {
+      const waited = Math.min(s.t, start + (b + 1) * bucketMs) - began;
+      buckets.set(b, Math.max(buckets.get(b) ?? 0, waited));
+    }
   }
   return [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([b, maxMs]) => ({ s: ((b + 1) * bucketMs) / 1000, maxMs }));
 }
