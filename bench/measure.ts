@@ -80,8 +80,7 @@ export async function measure(
   const writer = new AppWriter(db.url, rows, writerPauseMs);
   await sleep(warmupMs);
   const rssBefore = rig.sampler.sample();
-  writer.begin();
-  // fn may start windows of its own (per step): count failures and statements from here
+  // count failures and statements from here: the warm-up's are not the operation's
   const failuresBefore = writer.stats.failures.length;
   const statementsBefore = writer.stats.inserts + writer.stats.updates;
   process.stdout.write(`  > ${operation}\n`);
@@ -100,7 +99,7 @@ export async function measure(
   const statements = writer.stats.inserts + writer.stats.updates - statementsBefore;
   const final = await writer.stop();
   // stop() waited for the statement in flight: the trace now holds every statement that overlapped fn
-  const trace: WriterTrace = { start, end, samples: writer.samples(start - 60_000, Number.MAX_SAFE_INTEGER) };
+  const trace: WriterTrace = { start, end, samples: writer.samples(start, Number.MAX_SAFE_INTEGER) };
   rig.traces.set(id, trace);
   const stallMs = longestOverlapping(trace.samples, start, end);
   const failures = final.failures.slice(failuresBefore);
