@@ -1,67 +1,120 @@
 /**
  * `npm run bench`: what a column type change costs, measured side by side in one run on one
- * PostgreSQL server, each operation on its own freshly created, identical table of BENCH_ROWS
- * rows (default 1,000,000) shaped like the demo's contentcuration_file, with an index on
- * (checksum, file_size), and an application-like writer running during every measurement:
+ * PostgreSQL server started by the bench with production settings (fsync, synchronous_commit,
+ * full_page_writes on), each operation on its own freshly created, identical table of
+ * BENCH_ROWS rows (default 1,000,000) shaped like the demo's contentcuration_file, with an
+ * index on (checksum, file_size), and an application-like writer on that table during each:
  *
- *   a-c) the ways without pgshift: ALTER COLUMN TYPE, one big UPDATE into a shadow column with
- *        its index built after or before it (bench/baselines.ts)
- *   d)   pgshift's expand through the real provider handlers, the backfill alone and the whole
- *        expand, and the same with backfill.pauseMs = 20 (bench/pgshiftExpand.ts)
- *   e)   the bench process's RSS, sampled every 100 ms (the backfill runs in this process)
+ *   a) plain ALTER COLUMN TYPE (the writer stall), one plain UPDATE into a shadow column (the
+ *      throughput bound) and CREATE INDEX after it (bench/baselines.ts)
+ *   b) pgshift's whole lifecycle through the real provider handlers: expand (shadow column,
+ *      trigger, backfill, index copies), cutover, contract (bench/pgshiftLifecycle.ts); the
+ *      database runner (pg_cron) when this build and the server have it, else skipped with why
+ *   c) pgroll v0.16.2 start + complete of the same change (bench/pgroll.ts)
+ *   d) pgbench (TPC-B, its own tables) running through all of it (bench/pgbench.ts), grouped by
+ *      phase: a baseline before anything, then each operation and each pgshift stage
  *
- * For each: wall time, rows/s, the writer's longest statement (= the longest the application
- * was blocked) and its failed statements. Writes bench/results/{results.md,results.json,backfill.svg}
- * (BENCH_OUT to write elsewhere) and prints the table. Environment: see bench/options.ts.
+ * Writes bench/results/ (summary.json, results.md, results.json, latency.svg, backfill.svg;
+ * BENCH_OUT to write elsewhere) and prints the table. Environment: see bench/options.ts.
  *
  * The bench (like demo/) reuses the test rig in test/support/ on purpose: the same embedded
- * server settings and the same application writer the tests use, so its numbers describe the
- * code the tests check, and there is one rig to maintain. It is not part of `npm test`.
+ * server and the same application writer the tests use, so its numbers describe the code the
+ * tests check, and there is one rig to maintain. It is not part of `npm test`.
  */
 import * as os from "node:os";
 import * as path from "node:path";
 import { stopTestServer, testServer } from "../test/support/pg";
 import { fmtInt } from "../scripts/lib/format";
 import { benchAlter, benchIndexedUpdate, benchPlainUpdate } from "./baselines";
-import { freshTableSize } from "./freshTable";
-import { printed, type BenchRig, type Measurement } from "./measure";
+import { latencySeries } from "./latencySvg";
+import { printed, sleep, type BenchRig, type Measurement } from "./measure";
 import { readBenchOptions, REPO } from "./options";
-import { benchPgshift } from "./pgshiftExpand";
+import { Pgbench, windowStats } from "./pgbench";
+import { benchPgroll, pgrollBin } from "./pgroll";
+import { benchPgshift, databaseRunnerSkip, type Skipped } from "./pgshiftLifecycle";
 import { printResults, writeResults } from "./report";
 import { RssSampler } from "./rssSampler";
 import { machineInfo, runInfo, serverInfo } from "./runInfo";
-import { summarize } from "./summary";
+import { summarize, type PgbenchResult } from "./summary";
 
 // read before anything starts, so a bad BENCH_* value stops the bench before the server does
 const options = readBenchOptions();
+// the embedded server reads it when it starts (test/support/pg.ts)
+if (options.durable) process.env.PGSHIFT_TEST_DURABLE = "1";
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 async function main(): Promise<void> {
-  const rig: BenchRig = { options, sampler: new RssSampler() };
+  const rig: BenchRig = { options, sampler: new RssSampler(), phases: [], traces: new Map() };
   const started = new Date();
   const loadStart = os.loadavg();
+  const runs = (op: (typeof options.only)[number]) => options.only.includes(op);
+  const skipped: Skipped[] = [];
   if (loadStart[0] > 1) {
     process.stdout.write(`  note: 1-minute load average is ${loadStart[0].toFixed(2)} on ${os.cpus().length} cores: other work on this machine skews the numbers\n`);
   }
   process.stdout.write(`pgshift bench: ${fmtInt(options.rows)} rows, writer pause ${options.writerPauseMs} ms, results to ${path.relative(REPO, options.out) || "."}\n`);
+  // built (or found) before the server starts: a first build takes minutes
+  let pgroll: string | null = null;
+  if (runs("pgroll")) {
+    pgroll = await pgrollBin().catch((err: unknown) => {
+      skipped.push({ id: "pgroll", operation: "pgroll start + complete", reason: `pgroll could not be built: ${message(err)}` });
+      return null;
+    });
+  }
   const server = await testServer();
   const info = await serverInfo(server.url);
-  process.stdout.write(`  ${info.version}\n`);
-  const size = await freshTableSize(options.rows);
+  process.stdout.write(`  ${info.version}; ${Object.entries(info.settings).map(([k, v]) => `${k}=${v}`).join(", ")}\n`);
+
+  let pgbench: Pgbench | null = null;
+  if (options.pgbench.enabled) {
+    const p = new Pgbench({ bin: process.env.BENCH_PGBENCH_BIN || "pgbench", ...options.pgbench });
+    try {
+      await p.init();
+      p.start();
+      pgbench = p;
+      process.stdout.write(`  > pgbench alone (baseline), ${options.pgbench.baselineMs / 1000} s\n`);
+      const start = Date.now();
+      await sleep(options.pgbench.baselineMs);
+      rig.phases.push({ id: "baseline", label: "baseline: pgbench alone, no migration", start, end: Date.now() });
+    } catch (err) {
+      skipped.push({ id: "pgbench", operation: "pgbench (TPC-B)", reason: message(err) });
+    }
+  }
 
   const results: Measurement[] = [];
   const add = (...ms: Measurement[]) => results.push(...ms.map(printed));
-  add(await benchAlter(rig));
-  add(...(await benchPlainUpdate(rig)));
-  add(await benchIndexedUpdate(rig));
-  add(...(await benchPgshift(rig, "pgshift", {})));
-  if (options.throttled) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
+  if (runs("alter")) add(await benchAlter(rig));
+  if (runs("update")) add(...(await benchPlainUpdate(rig)));
+  if (runs("update") && options.extras) add(await benchIndexedUpdate(rig));
+  if (runs("pgshift")) {
+    add(...(await benchPgshift(rig, "pgshift", {})));
+    if (options.extras) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
+    const why = await databaseRunnerSkip(server.url);
+    if (why) skipped.push({ id: "pgshift-db", operation: "pgshift lifecycle, database runner (pg_cron)", reason: why });
+    else add(...(await benchPgshift(rig, "pgshift-db", { runner: "database" } as Record<string, unknown>)));
+  }
+  if (pgroll) add(...(await benchPgroll(rig, pgroll)));
   rig.sampler.stop();
 
+  let pgbenchResult: PgbenchResult | null = null;
+  if (pgbench) {
+    process.stdout.write(`  [stopping pgbench after a ${options.pgbench.tailMs / 1000} s tail]\n`);
+    const r = await pgbench.stop(options.pgbench.tailMs);
+    const windows = windowStats(r.transactions, rig.phases);
+    const lastEnd = Math.max(...rig.phases.map((p) => p.end));
+    pgbenchResult = { windows, failedTransactions: r.transactions.filter((x) => x.failed).length, abortedClients: r.abortedClients, coversRun: r.loggedUntil >= lastEnd };
+  }
+
+  const summary = summarize(results, pgbenchResult);
   const report = {
-    run: runInfo({ started, loadStart, rows: options.rows, size, writerPauseMs: options.writerPauseMs }),
+    run: runInfo({ started, loadStart, rows: options.rows, size: rig.size, writerPauseMs: options.writerPauseMs }),
     machine: machineInfo(info, server),
-    summary: summarize(results),
+    summary,
     results,
+    pgbench: pgbenchResult,
+    latency: latencySeries(rig),
+    skipped,
   };
   writeResults(options.out, report);
   printResults(options.out, report);

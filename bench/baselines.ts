@@ -5,15 +5,16 @@
  *   a) ALTER TABLE ... ALTER COLUMN file_size TYPE bigint (rewrites the table under ACCESS EXCLUSIVE)
  *   b) ADD COLUMN shadow bigint, one UPDATE t SET shadow = file_size (no index on shadow),
  *      then CREATE INDEX (checksum, shadow) after it
- *   c) the same UPDATE with the (checksum, shadow) index created before it
+ *   c) the same UPDATE with the (checksum, shadow) index created before it (BENCH_EXTRAS=1)
  */
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
-import { freshTable, query, timed } from "./freshTable";
+import { freshTable, query, tableSize, timed } from "./freshTable";
 import { measure, type BenchRig, type Measurement } from "./measure";
 
 export async function benchAlter(rig: BenchRig): Promise<Measurement> {
   const db = await freshTable(rig.options.rows, "alter");
   try {
+    rig.size ??= await tableSize(db);
     return await measure(rig, db, "alter", "ALTER COLUMN file_size TYPE bigint", "rewrites table and indexes under ACCESS EXCLUSIVE: every app statement waits", async () => {
       await query(db, `ALTER TABLE ${TABLE} ALTER COLUMN ${COLUMN} TYPE ${TO_TYPE}`);
     });

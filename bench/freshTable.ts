@@ -28,15 +28,15 @@ export async function timed(db: TestDatabase, sql: string): Promise<number> {
   return performance.now() - t0;
 }
 
-/** The size of the table every operation starts from, measured on a throwaway fresh copy. */
-export async function freshTableSize(rows: number): Promise<{ totalBytes: number; heapBytes: number }> {
-  const probe = await freshTable(rows, "size");
-  try {
-    return await withClient(probe.url, async (c) => {
-      const { rows: r } = await c.query<{ total: string; heap: string }>(`SELECT pg_total_relation_size($1::regclass)::text AS total, pg_relation_size($1::regclass)::text AS heap`, [TABLE]);
-      return { totalBytes: Number(r[0].total), heapBytes: Number(r[0].heap) };
-    });
-  } finally {
-    await probe.drop();
-  }
+export interface TableSize {
+  totalBytes: number;
+  heapBytes: number;
+}
+
+/** The size of the table in `db` (read on a fresh copy, before an operation changes it). */
+export async function tableSize(db: TestDatabase): Promise<TableSize> {
+  return withClient(db.url, async (c) => {
+    const { rows: r } = await c.query<{ total: string; heap: string }>(`SELECT pg_total_relation_size($1::regclass)::text AS total, pg_relation_size($1::regclass)::text AS heap`, [TABLE]);
+    return { totalBytes: Number(r[0].total), heapBytes: Number(r[0].heap) };
+  });
 }

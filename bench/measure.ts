@@ -5,14 +5,38 @@
  */
 import { performance } from "node:perf_hooks";
 import type { TestDatabase } from "../test/support/pg";
-import { AppWriter } from "../scripts/lib/appWriter";
+import { AppWriter, type LatencySample } from "../scripts/lib/appWriter";
+import type { TableSize } from "./freshTable";
 import type { BenchOptions } from "./options";
 import { MB, type RssSampler } from "./rssSampler";
+import { longestOverlapping } from "./stats";
 
-/** What every measurement needs besides its database: the run's options and its RSS sampler. */
+/** A stretch of the run (epoch ms) that pgbench's transactions are grouped by. */
+export interface Phase {
+  id: string;
+  label: string;
+  start: number;
+  end: number;
+}
+
+/** What one measurement's writer wrote, kept for the latency plot and the per-step stalls. */
+export interface WriterTrace {
+  start: number;
+  end: number;
+  samples: LatencySample[];
+}
+
+/**
+ * What every measurement needs besides its database: the run's options and RSS sampler, and
+ * what it records for the whole run: its phases (for pgbench) and its writer's trace.
+ */
 export interface BenchRig {
   options: BenchOptions;
   sampler: RssSampler;
+  phases: Phase[];
+  traces: Map<string, WriterTrace>;
+  /** The fresh table's size, read by the first operation that creates one. */
+  size?: TableSize;
 }
 
 /** One row of results.md / results.json (the JSON keeps these field names: do not rename). */
@@ -40,8 +64,9 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Runs `fn` while a new writer runs on `db`; the writer is stopped right after `fn` returns
  * (stop() waits for its statement in flight, so a statement blocked by `fn` is counted with its
- * full time). `fn` may open windows of its own on the writer (pgshift's steps do) and may return
- * extra data for results.json.
+ * full time). The stall is the longest writer statement that overlapped `fn`. The window is
+ * recorded as a phase and the writer's trace under `id`; `fn` may record phases of its own
+ * (pgshift's steps do) and may return extra data for results.json.
  */
 export async function measure(
   rig: BenchRig,
@@ -55,11 +80,11 @@ export async function measure(
   const writer = new AppWriter(db.url, rows, writerPauseMs);
   await sleep(warmupMs);
   const rssBefore = rig.sampler.sample();
-  writer.begin();
-  // fn may start windows of its own (per step): count failures and statements from here
+  // count failures and statements from here: the warm-up's are not the operation's
   const failuresBefore = writer.stats.failures.length;
   const statementsBefore = writer.stats.inserts + writer.stats.updates;
   process.stdout.write(`  > ${operation}\n`);
+  const start = Date.now();
   const t0 = performance.now();
   let extra: Record<string, unknown> | void;
   try {
@@ -69,10 +94,14 @@ export async function measure(
     throw err;
   }
   const t1 = performance.now();
-  const window = writer.end();
+  const end = Date.now();
+  rig.phases.push({ id, label: operation, start, end });
   const statements = writer.stats.inserts + writer.stats.updates - statementsBefore;
   const final = await writer.stop();
-  const stallMs = Math.max(window.stallMs, final.maxLatencyMs);
+  // stop() waited for the statement in flight: the trace now holds every statement that overlapped fn
+  const trace: WriterTrace = { start, end, samples: writer.samples(start, Number.MAX_SAFE_INTEGER) };
+  rig.traces.set(id, trace);
+  const stallMs = longestOverlapping(trace.samples, start, end);
   const failures = final.failures.slice(failuresBefore);
   const rss = rig.sampler.window(t0, t1);
   const wallMs = t1 - t0;

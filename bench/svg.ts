@@ -4,7 +4,7 @@
  */
 import type { Measurement } from "./measure";
 
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
@@ -28,7 +28,8 @@ export function svgChart(ms: Measurement[], subtitle: string): string {
   const panelH = ms.length * (barH + gap) + 80;
   const top = 62;
   const H = top + 2 * panelH + 10;
-  const color = (m: Measurement) => (m.id.startsWith("pgshift") ? "#2e7d32" : m.id === "alter" ? "#c62828" : "#616161");
+  // the latency plot's colours: pgshift green, the plain ALTER red, pgroll blue
+  const color = (m: Measurement) => (m.id.startsWith("pgshift") ? "#2e7d32" : m.id === "alter" ? "#c62828" : m.id.startsWith("pgroll") ? "#1565c0" : "#616161");
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
@@ -60,7 +61,7 @@ export function svgChart(ms: Measurement[], subtitle: string): string {
   };
   panel(top, "Wall time", (m) => m.wallMs / 1000);
   panel(top + panelH, "Longest writer stall (longest single application statement while it ran)", (m) => m.writerStallMs / 1000);
-  parts.push(`<text x="12" y="${H - 12}" fill="#666" font-size="11">red: ALTER TABLE (ACCESS EXCLUSIVE); grey: plain UPDATE / CREATE INDEX; green: pgshift (keyset batches, index copies CONCURRENTLY)</text>`);
+  parts.push(`<text x="12" y="${H - 12}" fill="#666" font-size="11">red: ALTER TABLE (ACCESS EXCLUSIVE); grey: plain UPDATE / CREATE INDEX; green: pgshift (keyset batches, index copies CONCURRENTLY); blue: pgroll v0.16.2</text>`);
   parts.push(`</svg>`);
   return parts.join("\n") + "\n";
 }

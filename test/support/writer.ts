@@ -24,6 +24,8 @@ export interface WriterOptions {
   /** Extra columns for INSERTs (name -> SQL value expression). */
   insertExtras?: Record<string, string>;
   pauseMs?: number;
+  /** Called after every statement: when it ended (epoch ms), how long it took, whether it succeeded (the bench's latency trace). */
+  onStatement?: (endedAt: number, latencyMs: number, ok: boolean) => void;
 }
 
 export function startWriter(opts: WriterOptions): { stop(): Promise<WriterStats>; stats: WriterStats } {
@@ -41,6 +43,7 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterStats>
         i++;
         const value = 1_000_000 + i;
         const t0 = Date.now();
+        let ok = true;
         try {
           if (i % 2 === 0) {
             const { rows } = await db.query(`INSERT INTO ${opts.table} (${cols}) VALUES (${vals}) RETURNING id`, [value]);
@@ -53,9 +56,12 @@ export function startWriter(opts: WriterOptions): { stop(): Promise<WriterStats>
             stats.updates++;
           }
         } catch (err) {
+          ok = false;
           stats.failures.push(err instanceof Error ? err.message : String(err));
         }
-        stats.maxLatencyMs = Math.max(stats.maxLatencyMs, Date.now() - t0);
+        const t1 = Date.now();
+        stats.maxLatencyMs = Math.max(stats.maxLatencyMs, t1 - t0);
+        opts.onStatement?.(t1, t1 - t0, ok);
         if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
       }
     } finally {
