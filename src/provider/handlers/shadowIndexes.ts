@@ -18,7 +18,7 @@ export const shadowIndexes: ChildHandler = {
         // and report it as drift so the next `pulumi up` runs this child again after the backfill.
         const m = unfinished.ctx;
         const progress = progressText({ scanned: unfinished.row?.backfill?.rowsScanned ?? 0, total: await reltuples(s.db, m.facts.table.qualifiedName), done: false });
-        const waiting = `index copies not built yet: waiting for the backfill (${progress}${m === ctx ? "" : ` of ${m.names.id}`})`;
+        const waiting = `index copies not built yet: waiting for the backfill (${progress}${m.names.id === ctx.names.id ? "" : ` of ${m.names.id}`})`;
         log(`pgshift: ${s.names.id}: ${waiting}; the next pulumi up builds them once it has finished`);
         return { stage: "expand", objects: shadowObjects(ctx).map((o) => o.name), built: false, waiting, drift: [waiting] };
       }
