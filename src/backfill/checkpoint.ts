@@ -96,11 +96,11 @@ export async function prepareCheckpoint(
  * After the backfill finished: the cover trigger goes (rows that move now carry a filled
  * shadow) and the table's size is recorded once. Idempotent; returns the checkpoint as saved.
  */
-export async function finishCheckpoint(db: ClientBase, ctx: PlanContext, cp: BudgetedCheckpoint, opts: ExecutorOptions & { stateSchema: string }): Promise<BudgetedCheckpoint> {
+export async function finishCheckpoint(db: ClientBase, ctx: PlanContext, cp: BudgetedCheckpoint, opts: ExecutorOptions & { stateSchema: string }, recordSize = true): Promise<BudgetedCheckpoint> {
   if (await hasCoverTrigger(db, ctx)) {
     await runSteps(db, [transaction("drop the cover trigger of the physical-order backfill", dropTriggerSql(ctx, ctx.names.coverTrigger))], opts);
   }
-  if (cp.tableBytesAfter !== undefined) return cp;
+  if (cp.tableBytesAfter !== undefined || !recordSize) return cp;
   const done = { ...cp, tableBytesAfter: await scalar(db, tableBytesSql(ctx)) };
   await saveCheckpoint(db, opts.stateSchema, ctx.names.id, done);
   return done;

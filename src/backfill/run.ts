@@ -38,6 +38,17 @@ async function rowsPerPage(db: ClientBase, table: string): Promise<number> {
   return r !== null && r > 0 ? r : 50;
 }
 
+/**
+ * The adaptive batch size's unit and bounds for both runners: rows in keyset order; pages in
+ * physical order, converted from backfill.batchSize / maxBatchSize (rows) at the table's density.
+ */
+export async function batchBounds(db: ClientBase, ctx: PlanContext, physical: boolean): Promise<{ perPage: number; min: number; max: number; initial: number }> {
+  const b = ctx.spec.backfill;
+  const perPage = physical ? await rowsPerPage(db, ctx.facts.table.qualifiedName) : 1;
+  const min = physical ? 1 : MIN_BATCH;
+  return { perPage, min, max: Math.max(min, Math.round(b.maxBatchSize / perPage)), initial: Math.max(min, Math.round(b.batchSize / perPage)) };
+}
+
 /** The statement of the next batch and its parameters, and how a result moves the checkpoint on. */
 interface BatchPlan {
   sql: string;
@@ -104,7 +115,8 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const label = `${t.qualifiedName}.${ctx.facts.table.column.name}`;
   const began = Date.now();
   const budgetMs = b.maxDurationMs;
-  if (start?.done) return { checkpoint: start, batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0 };
+  // finished: only what finishing leaves (a cover trigger a refresh found still there)
+  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0 };
   let checkpoint = await prepareCheckpoint(db, ctx, start, { ...opts, runner: "client" });
   if (checkpoint.done) {
     checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
@@ -114,11 +126,8 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const sql = { first: batchSql(ctx, true), next: batchSql(ctx, false), physical: physicalBatchSql(ctx) };
   const checkpointSql = saveCheckpointSql(opts.stateSchema);
   const physical = checkpoint.order === "physical";
-  // physical batches are counted in pages: backfill.batchSize / maxBatchSize are rows
-  const perPage = physical ? await rowsPerPage(db, t.qualifiedName) : 1;
-  const minSize = physical ? 1 : MIN_BATCH;
-  const maxSize = Math.max(minSize, Math.round(b.maxBatchSize / perPage));
-  let batchSize = checkpoint.batchSize ?? Math.max(minSize, Math.round(b.batchSize / perPage));
+  const { perPage, min: minSize, max: maxSize, initial } = await batchBounds(db, ctx, physical);
+  let batchSize = Math.min(maxSize, checkpoint.batchSize ?? initial);
   let batches = 0;
   let lastReport = 0;
   const scannedBefore = checkpoint.rowsScanned;
