@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import type { ChildKey } from "../children";
-import { backfillStatements } from "../backfill/sql";
+import { chooseRunner } from "../backfill/database";
+import { backfillPreview } from "../backfill/preview";
 import { describeType } from "../catalog/describeType";
 import { locateMigration } from "../db/locate";
 import { withConnection, type ConnectionConfig } from "../db/connection";
@@ -129,7 +130,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     statements: {
       shadowColumn: statementsOf(planShadowColumn(ctx, fresh)),
       mirrorTrigger: statementsOf(planMirrorTrigger(ctx, fresh)),
-      backfill: backfillStatements(ctx),
+      backfill: backfillPreview(ctx, stateSchema),
       shadowIndexes: statementsOf(planShadowIndexes(ctx, fresh)),
       cutover: statementsOf(swapSteps(planCutover(ctx, stateSchema))),
       contract: statementsOf(swapSteps(planContract(ctx, stateSchema, afterCutover))),
@@ -138,5 +139,15 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
 }
 
 export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
-  return withConnection(conn, (db) => planMigrationWith(db, spec, owner), "pgshift plan");
+  return withConnection(
+    conn,
+    async (db) => {
+      const plan = await planMigrationWith(db, spec, owner);
+      // the backfill's runner matters until the expand is done: "database" without pg_cron is refused here, "auto" warns
+      if (plan.recordedStage !== null && plan.recordedStage !== "expand") return plan;
+      const { warning } = await chooseRunner(db, conn, spec.backfill.runner, plan.id);
+      return warning ? { ...plan, warnings: [...plan.warnings, warning] } : plan;
+    },
+    "pgshift plan",
+  );
 }

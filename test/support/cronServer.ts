@@ -8,7 +8,8 @@
  * through libpq connections to the server's socket.
  *
  * Started only by the tests that need it (`startCronServer()` in their `before`), stopped by
- * their `after`. `sharedBuffers` sets a small buffer cache for the physical-order measurement.
+ * their `after`. `sharedBuffers` sets a small buffer cache and `production` turns fsync,
+ * synchronous_commit and full_page_writes on, for the physical-order measurement (bench/backfillOrder.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -47,7 +48,7 @@ function asPostgresUser(cmd: string, args: string[]): [string, string[]] {
   return root ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
 }
 
-export async function startCronServer(opts: { sharedBuffers?: string } = {}): Promise<CronServer> {
+export async function startCronServer(opts: { sharedBuffers?: string; production?: boolean } = {}): Promise<CronServer> {
   const missing = cronServerMissing();
   if (missing) throw new Error(`the pg_cron test server cannot start: ${missing}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pgshift-cron-${process.pid}-`));
@@ -69,9 +70,10 @@ export async function startCronServer(opts: { sharedBuffers?: string } = {}): Pr
     "cron.host": dir,
     max_connections: "200",
     shared_buffers: opts.sharedBuffers ?? "128MB",
-    fsync: "off",
-    synchronous_commit: "off",
-    full_page_writes: "off",
+    // tuned for tests unless a measurement asks for production settings
+    fsync: opts.production ? "on" : "off",
+    synchronous_commit: opts.production ? "on" : "off",
+    full_page_writes: opts.production ? "on" : "off",
     autovacuum_naptime: "1s",
   };
   const args = ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])];

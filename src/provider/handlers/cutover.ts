@@ -40,7 +40,9 @@ async function backfillStanding(s: Session, c: BudgetedCheckpoint | null): Promi
 async function verifyShadow(s: Session, ctx: PlanContext): Promise<void> {
   const row = s.row!;
   if (!row.backfill?.done) {
-    throw new ShadowIncompleteError(`cutover of ${s.names.id} refused: the backfill has not finished: ${await backfillStanding(s, row.backfill as BudgetedCheckpoint | null)} (run pulumi up with stage "expand" until it completes)`);
+    const c = row.backfill as BudgetedCheckpoint | null;
+    const how = c?.runner === "database" ? "its pg_cron job is running it in the database: pulumi refresh shows how far it is; try again once it is done" : 'run pulumi up with stage "expand" until it completes';
+    throw new ShadowIncompleteError(`cutover of ${s.names.id} refused: the backfill has not finished: ${await backfillStanding(s, c)} (${how})`);
   }
   const { rows } = await s.db.query<{ n: string }>(mismatchCountSql(ctx));
   const mismatches = Number(rows[0].n);
