@@ -83,7 +83,8 @@ BEGIN
       RETURN;
     END IF;
     size := greatest(${bounds.min}, least(${bounds.max}, coalesce((cp->>'batchSize')::bigint, ${bounds.min})));
-    PERFORM set_config('lock_timeout', '${ctx.spec.lock.maxLockTimeoutMs}', true);
+    -- the first attempt's lock_timeout, retried after a pause: a batch that waits holds its rows' locks meanwhile
+    PERFORM set_config('lock_timeout', '${ctx.spec.lock.lockTimeoutMs}', true);
 ${session}    t0 := clock_timestamp();
     locked_out := false;
     BEGIN
