@@ -49,8 +49,9 @@ export interface BackfillOptions {
   order?: BackfillOrder;
   /**
    * Bounds the bloat: the client runner runs `VACUUM` on the table after every this many
-   * updated rows; the database runner (a procedure cannot VACUUM) pauses while the table has
-   * more dead rows than this, for autovacuum to catch up. Default 1000000; 0 disables.
+   * updated rows; the database runner (a procedure cannot VACUUM, and autovacuum does not see
+   * the dead rows of a CALL still running) schedules a VACUUM job every minute beside its own.
+   * Default 1000000; 0 disables both.
    */
   vacuumEveryRows?: number;
 }

@@ -29,9 +29,8 @@ export interface BudgetedCheckpoint extends BackfillCheckpoint {
   /** pg_table_size of the table when the backfill started and when it finished (bloat). */
   tableBytesBefore?: number;
   tableBytesAfter?: number;
-  /** VACUUMs the client runner ran; ms the in-database runner waited for autovacuum. */
+  /** VACUUMs the client runner ran (the in-database runner's are its VACUUM job's). */
   vacuums?: number;
-  vacuumWaitMs?: number;
 }
 
 export const EMPTY_CHECKPOINT: BudgetedCheckpoint = { lastKey: null, upperKey: null, rowsUpdated: 0, rowsScanned: 0, done: false };

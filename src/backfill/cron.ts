@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { withConnection, type ConnectionConfig } from "../db/connection";
 import { fitIdentifier } from "../names";
 import type { PlanContext } from "../plan/facts";
-import { backfillCallSql } from "./procedure";
+import { backfillCallSql, vacuumSql } from "./procedure";
 
 /**
  * pg_cron, where the in-database backfill's job lives. pg_cron keeps its jobs in one database
@@ -65,18 +65,37 @@ export function backfillJobName(database: string, id: string): string {
   return fitIdentifier(`pgshift backfill ${database} ${id}`, "");
 }
 
-async function jobName(db: ClientBase, ctx: PlanContext): Promise<string> {
-  const { rows } = await db.query<{ here: string }>(`SELECT current_database() AS here`);
-  return backfillJobName(rows[0].here, ctx.names.id);
+/** The second job's: it VACUUMs the table every minute while the backfill runs (backfill.vacuumEveryRows > 0). */
+export function vacuumJobName(database: string, id: string): string {
+  return fitIdentifier(`pgshift vacuum ${database} ${id}`, "");
 }
 
-/** Schedules the job (every minute; it runs to the end, and pg_cron never runs two of one job at once). Idempotent. */
+async function here(db: ClientBase): Promise<{ db: string; role: string }> {
+  const { rows } = await db.query<{ db: string; role: string }>(`SELECT current_database() AS db, current_user AS role`);
+  return rows[0];
+}
+
+async function jobName(db: ClientBase, ctx: PlanContext): Promise<string> {
+  return backfillJobName((await here(db)).db, ctx.names.id);
+}
+
+/**
+ * Schedules the job (every minute; it runs to the end, and pg_cron never runs two of one job at
+ * once) and, with backfill.vacuumEveryRows > 0, the VACUUM job beside it: the procedure cannot
+ * VACUUM, and autovacuum does not see the dead rows of a CALL still running. Idempotent.
+ */
 export async function scheduleBackfillJob(db: ClientBase, conn: ConnectionConfig, ctx: PlanContext): Promise<number> {
-  const name = await jobName(db, ctx);
-  const { rows: here } = await db.query<{ db: string; role: string }>(`SELECT current_database() AS db, current_user AS role`);
+  const at = await here(db);
+  const jobs: [string, string][] = [[backfillJobName(at.db, ctx.names.id), backfillCallSql(ctx)]];
+  if (ctx.spec.backfill.vacuumEveryRows > 0) jobs.push([vacuumJobName(at.db, ctx.names.id), vacuumSql(ctx)]);
   return withCron(db, conn, async (cron) => {
-    const { rows } = await cron.query<{ id: string }>(`SELECT cron.schedule_in_database($1, '* * * * *', $2, $3, $4, true) AS id`, [name, backfillCallSql(ctx), here[0].db, here[0].role]);
-    return Number(rows[0].id);
+    const ids: number[] = [];
+    for (const [name, command] of jobs) {
+      const { rows } = await cron.query<{ id: string }>(`SELECT cron.schedule_in_database($1, '* * * * *', $2, $3, $4, true) AS id`, [name, command, at.db, at.role]);
+      ids.push(Number(rows[0].id));
+    }
+    if (jobs.length === 1) await cron.query(`SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1`, [vacuumJobName(at.db, ctx.names.id)]);
+    return ids[0];
   });
 }
 
@@ -108,17 +127,17 @@ export async function backfillJobStatus(db: ClientBase, conn: ConnectionConfig, 
  */
 export async function unscheduleBackfillJob(db: ClientBase, conn: ConnectionConfig, ctx: PlanContext): Promise<boolean> {
   if (!(await cronDatabaseName(db))) return false;
-  const name = await jobName(db, ctx);
-  const call = backfillCallSql(ctx);
+  const at = await here(db);
+  const names = [backfillJobName(at.db, ctx.names.id), vacuumJobName(at.db, ctx.names.id)];
   const found = await withCron(db, conn, async (cron) => {
-    const { rows } = await cron.query<{ jobid: string }>(`SELECT jobid FROM cron.job WHERE jobname = $1`, [name]);
+    const { rows } = await cron.query<{ jobid: string }>(`SELECT jobid FROM cron.job WHERE jobname = ANY ($1::text[])`, [names]);
     for (const r of rows) await cron.query(`SELECT cron.unschedule($1::bigint)`, [r.jobid]);
     return rows.length > 0;
   });
-  // the run's backend, in this database, runs the CALL
-  const running = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = $1`;
+  // the runs' backends, in this database, run exactly these commands
+  const running = `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = ANY ($1::text[])`;
   for (let i = 0; i < 100; i++) {
-    const { rows } = await db.query<{ pid: number }>(running, [call]);
+    const { rows } = await db.query<{ pid: number }>(running, [[backfillCallSql(ctx), vacuumSql(ctx)]]);
     if (rows.length === 0) break;
     for (const r of rows) await db.query(`SELECT pg_terminate_backend($1)`, [r.pid]);
     await new Promise((res) => setTimeout(res, 100));

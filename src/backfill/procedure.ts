@@ -2,11 +2,8 @@ import type { PlanContext } from "../plan/facts";
 import { dollarQuote } from "../sql/dollarQuote";
 import { literal, qualified } from "../sql/quote";
 import { stateTableName } from "../sql/state";
-import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, deadRowsSql, physicalBatchSql, tableBytesSql } from "./sql";
+import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, physicalBatchSql, tableBytesSql } from "./sql";
 import { nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
-
-/** How long the procedure waits for autovacuum in one go before it goes on regardless, ms. */
-export const MAX_VACUUM_WAIT_MS = 300_000;
 
 export function backfillProcedureName(ctx: PlanContext): string {
   return qualified(ctx.facts.table.schema, ctx.names.backfillProcedure);
@@ -21,12 +18,13 @@ export interface BatchBounds {
 /**
  * The in-database backfill (backfill.runner "database"): a PROCEDURE that pg_cron calls and
  * that does what the client runner (run.ts) does, with the same statements: between batches the
- * same throttles (replicas' lag, long transactions) and a wait while autovacuum is behind on the
- * table; each batch locks the state row, runs the batch from the checkpoint in it, writes the
+ * same throttles (replicas' lag, long transactions); each batch locks the state row, runs the batch from the checkpoint in it, writes the
  * checkpoint (with the adaptive batch size, the time spent and, at the end, the table's size)
  * and COMMITs. It returns when the backfill is done or the checkpoint's runner is no longer
  * "database" (the client runner took over, or the job was removed). A lock timeout rolls back
- * that batch only (a sub-block) and retries after a pause.
+ * that batch only (a sub-block) and retries after a pause. A procedure cannot VACUUM, and the
+ * dead rows of a CALL still running are not in the statistics autovacuum reads (a backend
+ * reports them when it goes idle): a second job VACUUMs the table instead (cron.ts).
  */
 export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, bounds: BatchBounds, physical: boolean): string {
   const b = ctx.spec.backfill;
@@ -55,7 +53,6 @@ DECLARE
   elapsed float8;
   load record;
   pause_ms float8;
-  vacuum_waited float8 := 0;
   locked_out boolean;
 BEGIN
   PERFORM set_config('statement_timeout', '0', false);
@@ -64,14 +61,6 @@ BEGIN
     SELECT * INTO load FROM (${DATABASE_LOAD_SQL}) l;
     pause_ms := ${replicationPauseMsSql("load.lag", b.maxReplicationLagMs)};
     IF pause_ms = 0 AND ${b.maxTransactionAgeMs} > 0 AND load.age > ${b.maxTransactionAgeMs} THEN pause_ms := 1000; END IF;
-    IF pause_ms = 0 AND ${b.vacuumEveryRows} > 0 AND vacuum_waited < ${MAX_VACUUM_WAIT_MS} AND (${deadRowsSql(ctx)}) > ${b.vacuumEveryRows} THEN
-      -- autovacuum is behind on the table: every batch would add dead rows nobody reclaims yet
-      pause_ms := 1000;
-      vacuum_waited := vacuum_waited + pause_ms;
-      UPDATE ${stateTableName(stateSchema)} SET backfill = backfill || jsonb_build_object('vacuumWaitMs', coalesce((backfill->>'vacuumWaitMs')::float8, 0) + pause_ms) WHERE id = ${id};
-    ELSIF pause_ms = 0 THEN
-      vacuum_waited := 0;
-    END IF;
     IF pause_ms > 0 THEN
       COMMIT;
       PERFORM pg_sleep(pause_ms / 1000.0);
@@ -131,4 +120,9 @@ export function dropBackfillProcedureSql(ctx: PlanContext): string {
 /** What pg_cron runs. */
 export function backfillCallSql(ctx: PlanContext): string {
   return `CALL ${backfillProcedureName(ctx)}()`;
+}
+
+/** What the second job runs while the backfill does (backfill.vacuumEveryRows > 0): the bloat's bound. */
+export function vacuumSql(ctx: PlanContext): string {
+  return `VACUUM ${ctx.facts.table.qualifiedName}`;
 }

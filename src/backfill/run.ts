@@ -3,7 +3,7 @@ import { withLockRetry, type ExecutorOptions } from "../db/executor";
 import { saveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
-import { budgetStopLine, progressLine, type TimeSpent } from "./progress";
+import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, physicalBatchSql } from "./sql";
 import { loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
@@ -212,7 +212,12 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     }
     if (!checkpoint.done && b.pauseMs > 0 && !budgetUsedUp()) await new Promise((r) => setTimeout(r, b.pauseMs));
   }
-  if (checkpoint.done) checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
+  if (checkpoint.done) {
+    checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
+    if (checkpoint.tableBytesBefore !== undefined && checkpoint.tableBytesAfter !== undefined) {
+      opts.log?.(sizeLine(label, checkpoint.tableBytesBefore, checkpoint.tableBytesAfter, checkpoint.vacuums ?? 0));
+    }
+  }
   const elapsedMs = Date.now() - began;
   const scannedThisRun = checkpoint.rowsScanned - scannedBefore;
   if (stoppedBy === "budget") {

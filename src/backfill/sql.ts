@@ -78,11 +78,6 @@ export function tableBytesSql(ctx: PlanContext): string {
   return `SELECT pg_table_size(${literal(ctx.facts.table.qualifiedName)}::regclass)::bigint AS bytes`;
 }
 
-/** Dead rows of the table (pg_stat_user_tables, as autovacuum sees it): the bloat not yet vacuumed. */
-export function deadRowsSql(ctx: PlanContext): string {
-  return `SELECT coalesce((SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = ${literal(ctx.facts.table.qualifiedName)}::regclass), 0)::bigint AS dead`;
-}
-
 /**
  * Replicas' replay lag and the oldest other transaction's age, ms (the throttles' inputs): the
  * same query for the client runner and the in-database procedure.

@@ -65,7 +65,7 @@ describe("the in-database backfill through the real pulumi up", function () {
     assert.equal(up.summary.result, "succeeded", out.text());
     assert.ok(!(await checkpoint())!.done, "the up returned before the backfill ended");
     assert.match(up.outputs.backfillProgress.value, /^backfill in progress: 0 of [\d,]+ rows/);
-    assert.equal(await jobs(), 1);
+    assert.equal(await jobs(), 2, "the backfill job and its VACUUM job");
 
     const writer = startWriter({ url: db.url, table: "files", column: "file_size", maxId: ROWS, insertExtras: { checksum: "md5(random()::text)" }, pauseMs: 2 });
     try {

@@ -8,7 +8,7 @@
  * replication-pause rules give the numbers of the TypeScript ones.
  */
 import assert from "node:assert/strict";
-import { backfillJobName } from "../../src/backfill/cron";
+import { backfillJobName, vacuumJobName } from "../../src/backfill/cron";
 import { nextBatchSize, nextBatchSizeSql, replicationPauseMs, replicationPauseMsSql } from "../../src/backfill/throttle";
 import type { ColumnChangeSpec } from "../../src/spec";
 import { cronTestsApply, startCronServer, type CronServer } from "../support/cronServer";
@@ -17,19 +17,22 @@ import { startWriter } from "../support/writer";
 import { createStep, expand, namesOf, readStep, removeStep, shadowMismatches, specOf, waitFor } from "./support/expand";
 
 const ROWS = 200_000;
-/** Small batches with a pause: the job runs for a while (tens of seconds), long enough to watch. */
-const SLOW = { runner: "database" as const, batchSize: 2000, maxBatchSize: 2000, pauseMs: 100, targetBatchMs: 600_000, maxReplicationLagMs: 0 };
+/** 100 batches of 2,000 rows with a pause: the job runs for over a minute, long enough to watch and to meet a run of the VACUUM job. */
+const SLOW = { runner: "database" as const, batchSize: 2000, maxBatchSize: 2000, pauseMs: 700, targetBatchMs: 600_000, maxReplicationLagMs: 0 };
 
 async function makeTable(url: string, table: string, rows = ROWS): Promise<void> {
   await withClient(url, async (c) => {
-    await c.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, checksum text NOT NULL DEFAULT md5(random()::text), file_size integer)`);
+    // no autovacuum: the VACUUMs counted are the VACUUM job's
+    await c.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, checksum text NOT NULL DEFAULT md5(random()::text), file_size integer) WITH (autovacuum_enabled = false)`);
     await c.query(`INSERT INTO ${table} (file_size) SELECT g FROM generate_series(1, ${rows}) g`);
     await c.query(`ANALYZE ${table}`);
   });
 }
 
 const jobsOf = (cron: CronServer, db: TestDatabase) =>
-  withClient(cron.url, async (c) => (await c.query<{ jobname: string }>(`SELECT jobname FROM cron.job WHERE database = $1`, [db.name])).rows.map((r) => r.jobname));
+  withClient(cron.url, async (c) => (await c.query<{ jobname: string }>(`SELECT jobname FROM cron.job WHERE database = $1 ORDER BY jobname`, [db.name])).rows.map((r) => r.jobname));
+const vacuumsOf = (db: TestDatabase, table: string) =>
+  withClient(db.url, async (c) => Number((await c.query<{ n: string }>(`SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = $1`, [table])).rows[0].n));
 const procedureExists = (db: TestDatabase, name: string) =>
   withClient(db.url, async (c) => (await c.query(`SELECT 1 FROM pg_proc WHERE proname = $1`, [name])).rows.length > 0);
 
@@ -73,7 +76,7 @@ describe("the in-database backfill (pg_cron)", function () {
     assert.equal(applied.result.done, false, JSON.stringify(applied.result));
     assert.equal(applied.result.runner, "database");
     assert.match(String(applied.result.progress), /^backfill in progress: 0 of 200,000 rows/);
-    assert.deepEqual(await jobsOf(cron, db), [backfillJobName(db.name, names.id)]);
+    assert.deepEqual(await jobsOf(cron, db), [backfillJobName(db.name, names.id), vacuumJobName(db.name, names.id)]);
     assert.ok(await procedureExists(db, names.backfillProcedure));
 
     const writer = startWriter({ url: db.url, table, column: "file_size", maxId: ROWS, pauseMs: 2 });
@@ -92,7 +95,7 @@ describe("the in-database backfill (pg_cron)", function () {
       assert.match(String(later.progress), /^backfill in progress: [\d,]+ of [\d,]+ rows \(\d+\.\d%\)$/);
       assert.match(String(later.eta), /rows left, about .* of backfill/);
       assert.ok(Array.isArray(later.drift) && (later.drift as string[])[0].startsWith("the backfill has not finished"), JSON.stringify(later));
-      await waitFor("the job to finish", async () => (await readStep(db.url, "backfill", spec))?.done === true, 120_000, 1000);
+      await waitFor("the job to finish", async () => (await readStep(db.url, "backfill", spec))?.done === true, 180_000, 1000);
     } finally {
       await writer.stop();
     }
@@ -108,7 +111,10 @@ describe("the in-database backfill (pg_cron)", function () {
       assert.equal(rows.length, stats.ledger.size);
       for (const r of rows) assert.equal(r.file_size, stats.ledger.get(r.id), `row ${r.id}`);
     });
+    // the VACUUM job ran beside the backfill (the procedure cannot VACUUM), and bounded its bloat
+    assert.ok((await vacuumsOf(db, table)) >= 1, "the VACUUM job ran during the backfill");
     const done = await readStep(db.url, "backfill", spec);
+    console.log(`    [measured] table ${done!.tableBytesBefore} -> ${done!.tableBytesAfter} bytes over the in-database backfill`);
     assert.ok(Number(done!.tableBytesAfter) > 0 && Number(done!.tableBytesBefore) > 0, JSON.stringify(done));
     assert.deepEqual(done!.drift, [`the backfill is done but its pg_cron job ${(done!.job as { id: number }).id} is still scheduled`]);
     const finished = await createStep(db.url, "backfill", spec);

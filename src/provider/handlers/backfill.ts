@@ -26,7 +26,7 @@ function site(s: Session, row: MigrationRow, conn: ConnectionConfig): DatabaseRu
 /** What the outputs say of the table's size and the vacuuming (bloat), from the checkpoint. */
 function sizes(c: BudgetedCheckpoint | null): Record<string, unknown> {
   if (!c) return {};
-  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, vacuumWaitMs: c.vacuumWaitMs, order: c.order, runner: c.runner };
+  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, order: c.order, runner: c.runner };
   return Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined));
 }
 
