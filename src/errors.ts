@@ -181,6 +181,9 @@ export class OverlappingMigrationError extends PgShiftError {}
 /** The table's own triggers or rules would fire for the backfill's UPDATEs, and pgshift cannot keep them from firing. */
 export class BackfillWouldFireError extends PgShiftError {}
 
+/** backfill.runner "database" on a server where pg_cron is not usable (the message says why). */
+export class BackfillRunnerError extends PgShiftError {}
+
 /** The migration's table now resolves differently than when it started (search_path or connection changed). */
 export class TableIdentityChangedError extends PgShiftError {}
 

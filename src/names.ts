@@ -51,6 +51,13 @@ export interface MigrationNames {
   forwardUpdateTrigger: string;
   reverseInsertTrigger: string;
   reverseUpdateTrigger: string;
+  /** The procedure the in-database backfill's pg_cron job calls (backfill.runner "database"). */
+  backfillProcedure: string;
+  /**
+   * BEFORE UPDATE trigger of a physical-order backfill: fills the shadow of any updated row
+   * whose shadow differs, so a row an update moves behind the scan is still covered.
+   */
+  coverTrigger: string;
   /** CHECK (shadow IS NOT NULL) that lets cutover SET NOT NULL without a table scan. */
   notNullCheck: string;
 }
@@ -76,6 +83,8 @@ export function migrationNames(schema: string, table: string, column: string): M
     forwardUpdateTrigger: trg("fwd_upd"),
     reverseInsertTrigger: trg("rev_ins"),
     reverseUpdateTrigger: trg("rev_upd"),
+    backfillProcedure: fn("bfill"),
+    coverTrigger: trg("fwd_cov"),
     notNullCheck: fitIdentifier(column, "__pgshift_notnull"),
   };
 }

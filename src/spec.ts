@@ -34,7 +34,30 @@ export interface BackfillOptions {
    * continues from the checkpoint. Every run does at least one batch. Default: none.
    */
   maxDurationMs?: number;
+  /**
+   * Where the batches run. "client" (default): inside `pulumi up`. "database": a pg_cron job
+   * calling a pgshift procedure that commits once per batch; `pulumi up` schedules it and
+   * returns, and the server runs it to the end (refused when pg_cron is not usable). "auto":
+   * "database" where pg_cron is usable, else "client" with a warning at preview.
+   */
+  runner?: BackfillRunner;
+  /**
+   * Batch order. "keyset": by the table's key. "physical": by page (TID range scans), which
+   * reads each page once where keys are random on disk (uuid). "auto" (default): physical for
+   * a table whose key is one uuid column, keyset otherwise.
+   */
+  order?: BackfillOrder;
+  /**
+   * Bounds the bloat: the client runner runs `VACUUM` on the table after every this many
+   * updated rows; the database runner (a procedure cannot VACUUM, and autovacuum does not see
+   * the dead rows of a CALL still running) schedules a VACUUM job every minute beside its own.
+   * Default 1000000; 0 disables both.
+   */
+  vacuumEveryRows?: number;
 }
+
+export type BackfillRunner = "client" | "database" | "auto";
+export type BackfillOrder = "keyset" | "physical" | "auto";
 
 /** The backfill options after validation: every default filled in; no time budget unless given. */
 export type BackfillSettings = Required<Omit<BackfillOptions, "maxDurationMs">> & Pick<BackfillOptions, "maxDurationMs">;
@@ -109,6 +132,9 @@ export const DEFAULT_BACKFILL: BackfillSettings = {
   targetBatchMs: 200,
   maxReplicationLagMs: 10000,
   maxTransactionAgeMs: 0,
+  runner: "client",
+  order: "auto",
+  vacuumEveryRows: 1_000_000,
 };
 
 export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 };
@@ -160,6 +186,8 @@ function optionalString(value: unknown, field: string): string | undefined {
 export const MAX_MS = 2_147_483_647;
 export const MAX_BATCH_ROWS = 10_000_000;
 export const MAX_LOCK_RETRIES = 1000;
+/** Upper bound of a row count that is not one batch (backfill.vacuumEveryRows): 2^53 - 1, exact in JavaScript. */
+export const MAX_ROWS = Number.MAX_SAFE_INTEGER;
 
 /** An integer in [1, max] ([0, max] with allowZero), or the fallback when not given. */
 function boundedInt(value: unknown, field: string, fallback: number, max: number, allowZero = false): number {
@@ -169,6 +197,13 @@ function boundedInt(value: unknown, field: string, fallback: number, max: number
   }
   if (value > max) fail(`${field} must be at most ${max} (got ${got(value)})`);
   return value;
+}
+
+/** One of `allowed`, or the fallback when not given. */
+function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) fail(`${field} must be one of ${allowed.map((a) => `"${a}"`).join(", ")} (got ${got(value)})`);
+  return value as T;
 }
 
 /** Validates user input and fills defaults. Throws InvalidSpecError with an exact message. */
@@ -201,6 +236,9 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     targetBatchMs: boundedInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs, MAX_MS),
     maxReplicationLagMs: boundedInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, MAX_MS, true),
     maxTransactionAgeMs: boundedInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, MAX_MS, true),
+    runner: oneOf(b.runner, "backfill.runner", ["client", "database", "auto"], DEFAULT_BACKFILL.runner),
+    order: oneOf(b.order, "backfill.order", ["keyset", "physical", "auto"], DEFAULT_BACKFILL.order),
+    vacuumEveryRows: boundedInt(b.vacuumEveryRows, "backfill.vacuumEveryRows", DEFAULT_BACKFILL.vacuumEveryRows, MAX_ROWS, true),
     ...(maxDurationMs === undefined ? {} : { maxDurationMs }),
   };
   if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);

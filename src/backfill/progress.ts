@@ -115,3 +115,13 @@ export function budgetStopLine(p: BudgetStop): string {
     `Run pulumi up again (stage "expand") to continue from there: ${remainingText(left, p.budgetMs)}.`
   );
 }
+
+/** `149.2 MB`: sizes as the backfill's last line reports them. */
+export function formatBytes(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** The table's size over the backfill (bloat: every backfilled row left a dead version), and the VACUUMs that bounded it. */
+export function sizeLine(label: string, before: number, after: number, vacuums: number): string {
+  return `pgshift: backfill ${label}: table ${formatBytes(before)} before, ${formatBytes(after)} after (${vacuums} VACUUM${vacuums === 1 ? "" : "s"} by backfill.vacuumEveryRows)`;
+}

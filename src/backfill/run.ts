@@ -1,21 +1,13 @@
 import type { ClientBase } from "pg";
 import { withLockRetry, type ExecutorOptions } from "../db/executor";
-import { saveCheckpoint, type BackfillCheckpoint } from "../db/state";
 import { saveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
-import { budgetStopLine, progressLine, type TimeSpent } from "./progress";
-import { batchSessionSql, batchSql, upperKeySql } from "./sql";
+import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
+import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
+import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, physicalBatchSql } from "./sql";
 import { loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
-/**
- * The checkpoint as a time-budgeted backfill stores it: `spent` adds up the time of the runs
- * with backfill.maxDurationMs and the rows they scanned, for the estimate of how many more
- * deploys it takes (the cutover's refusal, the budget's log line). Without a budget the
- * checkpoint keeps exactly the fields of BackfillCheckpoint.
- */
-export interface BudgetedCheckpoint extends BackfillCheckpoint {
-  spent?: TimeSpent;
-}
+export type { BudgetedCheckpoint } from "./checkpoint";
 
 export interface BackfillResult {
   checkpoint: BudgetedCheckpoint;
@@ -39,6 +31,55 @@ export interface BackfillRunOptions extends ExecutorOptions {
 
 const MIN_BATCH = 100;
 
+/** pg_class.reltuples / relpages: rows per page, to size a physical batch (in pages) from backfill.batchSize (rows). */
+async function rowsPerPage(db: ClientBase, table: string): Promise<number> {
+  const { rows } = await db.query<{ r: number | null }>(`SELECT (reltuples / nullif(relpages, 0))::float8 AS r FROM pg_class WHERE oid = to_regclass($1)`, [table]);
+  const r = rows[0]?.r ?? null;
+  return r !== null && r > 0 ? r : 50;
+}
+
+/**
+ * The adaptive batch size's unit and bounds for both runners: rows in keyset order; pages in
+ * physical order, converted from backfill.batchSize / maxBatchSize (rows) at the table's density.
+ */
+export async function batchBounds(db: ClientBase, ctx: PlanContext, physical: boolean): Promise<{ perPage: number; min: number; max: number; initial: number }> {
+  const b = ctx.spec.backfill;
+  const perPage = physical ? await rowsPerPage(db, ctx.facts.table.qualifiedName) : 1;
+  const min = physical ? 1 : MIN_BATCH;
+  return { perPage, min, max: Math.max(min, Math.round(b.maxBatchSize / perPage)), initial: Math.max(min, Math.round(b.batchSize / perPage)) };
+}
+
+/** The statement of the next batch and its parameters, and how a result moves the checkpoint on. */
+interface BatchPlan {
+  sql: string;
+  params: unknown[];
+  next(prev: BudgetedCheckpoint, r: { scanned: number; updated: number; last?: string[] | null }): BudgetedCheckpoint;
+}
+
+function planBatch(ctx: PlanContext, cp: BudgetedCheckpoint, size: number, sql: { first: string; next: string; physical: string }): BatchPlan {
+  const counted = (prev: BudgetedCheckpoint, r: { scanned: number; updated: number }) => ({
+    ...prev,
+    rowsScanned: prev.rowsScanned + r.scanned,
+    rowsUpdated: prev.rowsUpdated + r.updated,
+    batches: (prev.batches ?? 0) + 1,
+    batchSize: size,
+  });
+  if (cp.order === "physical") {
+    const from = cp.page ?? 0;
+    const to = from + size;
+    return {
+      sql: sql.physical,
+      params: [`(${from},0)`, `(${to},0)`],
+      next: (prev, r) => ({ ...counted(prev, r), page: to, done: to >= (prev.pages ?? 0) }),
+    };
+  }
+  return {
+    sql: cp.lastKey ? sql.next : sql.first,
+    params: [...(cp.upperKey as string[]), size, ...(cp.lastKey ?? [])],
+    next: (prev, r) => ({ ...counted(prev, r), lastKey: r.last ?? prev.lastKey, done: r.scanned < size }),
+  };
+}
+
 /** pg_class.reltuples of `table` (quoted, qualified), or null before the table was ever analyzed. Cheap. */
 export async function reltuples(db: ClientBase, table: string): Promise<number | null> {
   const { rows } = await db.query<{ n: string }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass($1)`, [table]);
@@ -54,11 +95,7 @@ async function estimateRows(db: ClientBase, table: string): Promise<number> {
 }
 
 async function databaseLoad(db: ClientBase): Promise<DatabaseLoad> {
-  const { rows } = await db.query<{ lag: number | null; age: number | null }>(
-    `SELECT (SELECT (max(extract(epoch FROM replay_lag)) * 1000)::float8 FROM pg_stat_replication) AS lag,
-            (SELECT (extract(epoch FROM now() - min(xact_start)) * 1000)::float8 FROM pg_stat_activity
-              WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL AND backend_type = 'client backend') AS age`,
-  );
+  const { rows } = await db.query<{ lag: number | null; age: number | null }>(DATABASE_LOAD_SQL);
   return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0 };
 }
 
@@ -72,35 +109,36 @@ async function databaseLoad(db: ClientBase): Promise<DatabaseLoad> {
  * batch in flight commits with its checkpoint), and only after at least one batch, so every
  * run makes progress. It then logs how far it got and returns unfinished (stoppedBy "budget").
  */
-export async function runBackfill(db: ClientBase, ctx: PlanContext, start: BackfillCheckpoint | null, opts: BackfillRunOptions): Promise<BackfillResult> {
+export async function runBackfill(db: ClientBase, ctx: PlanContext, start: BudgetedCheckpoint | null, opts: BackfillRunOptions): Promise<BackfillResult> {
   const t = ctx.facts.table;
   const b = ctx.spec.backfill;
   const label = `${t.qualifiedName}.${ctx.facts.table.column.name}`;
-  let checkpoint: BudgetedCheckpoint = start ?? { lastKey: null, upperKey: null, rowsUpdated: 0, rowsScanned: 0, done: false };
   const began = Date.now();
   const budgetMs = b.maxDurationMs;
-  const finished = (total: number | null): BackfillResult => ({ checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total, scannedThisRun: 0 });
-  if (checkpoint.done) return { ...finished(null), elapsedMs: 0 };
-  if (!checkpoint.upperKey) {
-    const { rows } = await db.query<{ key: string[] }>(upperKeySql(ctx));
-    checkpoint = { ...checkpoint, upperKey: rows[0]?.key ?? null, done: rows.length === 0 };
-    await saveCheckpoint(db, opts.stateSchema, idOf(ctx), checkpoint);
-    if (checkpoint.done) return finished(0);
+  // finished: only what finishing leaves (a cover trigger a refresh found still there)
+  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0 };
+  let checkpoint = await prepareCheckpoint(db, ctx, start, { ...opts, runner: "client" });
+  if (checkpoint.done) {
+    checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
+    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
-  const firstSql = batchSql(ctx, true);
-  const nextSql = batchSql(ctx, false);
+  const sql = { first: batchSql(ctx, true), next: batchSql(ctx, false), physical: physicalBatchSql(ctx) };
   const checkpointSql = saveCheckpointSql(opts.stateSchema);
-  let batchSize = b.batchSize;
+  const physical = checkpoint.order === "physical";
+  const { perPage, min: minSize, max: maxSize, initial } = await batchBounds(db, ctx, physical);
+  let batchSize = Math.min(maxSize, checkpoint.batchSize ?? initial);
   let batches = 0;
   let lastReport = 0;
   const scannedBefore = checkpoint.rowsScanned;
+  let vacuumedAt = checkpoint.rowsUpdated;
   const spentBefore: TimeSpent = checkpoint.spent ?? { ms: 0, rows: 0 };
   let stoppedBy: BackfillResult["stoppedBy"] = null;
   // the budget is checked between batches only; a run that was never paused does one batch at least
   const budgetUsedUp = () => budgetMs !== undefined && Date.now() - began >= budgetMs;
+  const from = physical ? (checkpoint.page ? ` from checkpoint at page ${checkpoint.page} of ${checkpoint.pages}` : `, ${checkpoint.pages} pages in physical order`) : checkpoint.lastKey ? ` from checkpoint after key (${checkpoint.lastKey.join(", ")})` : "";
   opts.log?.(
-    `pgshift: backfill ${label}: starting${checkpoint.lastKey ? ` from checkpoint after key (${checkpoint.lastKey.join(", ")})` : ""}, about ${total.toLocaleString("en-US")} rows` +
+    `pgshift: backfill ${label}: starting${from}, about ${total.toLocaleString("en-US")} rows` +
       (budgetMs !== undefined ? `, time budget ${budgetMs} ms (backfill.maxDurationMs)` : ""),
   );
   while (!checkpoint.done) {
@@ -124,26 +162,18 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
       await new Promise((r) => setTimeout(r, wait));
       continue;
     }
-    const params: unknown[] = [...(checkpoint.upperKey as string[]), batchSize, ...(checkpoint.lastKey ?? [])];
+    const batch = planBatch(ctx, checkpoint, batchSize, sql);
     const t0 = Date.now();
     const prev = checkpoint;
     const result = await withLockRetry(db, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
       await db.query("BEGIN");
       try {
         await db.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-        for (const sql of batchSessionSql(ctx)) await db.query(sql);
-        const { rows } = await db.query<{ scanned: number; updated: number; last: string[] | null }>(prev.lastKey ? nextSql : firstSql, params);
-        const r = rows[0];
-        const next: BackfillCheckpoint = {
-          ...prev,
-          lastKey: r.last ?? prev.lastKey,
-          rowsScanned: prev.rowsScanned + r.scanned,
-          rowsUpdated: prev.rowsUpdated + r.updated,
-          done: r.scanned < batchSize,
-          ...(budgetMs !== undefined
-            ? { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (prev.rowsScanned + r.scanned - scannedBefore) } }
-            : {}),
-        };
+        for (const stmt of batchSessionSql(ctx)) await db.query(stmt);
+        const { rows } = await db.query<{ scanned: number; updated: number; last?: string[] | null }>(batch.sql, batch.params);
+        const counted = batch.next(prev, rows[0]);
+        const next: BudgetedCheckpoint =
+          budgetMs === undefined ? counted : { ...counted, spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (counted.rowsScanned - scannedBefore) } };
         await db.query(checkpointSql, [idOf(ctx), JSON.stringify(next)]);
         await db.query("COMMIT");
         return next;
@@ -155,7 +185,16 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
     checkpoint = result;
     batches++;
     const elapsed = Date.now() - t0;
-    batchSize = nextBatchSize(batchSize, elapsed, b.targetBatchMs, MIN_BATCH, b.maxBatchSize);
+    batchSize = nextBatchSize(batchSize, elapsed, b.targetBatchMs, minSize, maxSize);
+    if (!checkpoint.done && b.vacuumEveryRows > 0 && checkpoint.rowsUpdated - vacuumedAt >= b.vacuumEveryRows) {
+      // every backfilled row left a dead version: VACUUM makes the space reusable for the next batches
+      const v0 = Date.now();
+      await db.query(`VACUUM ${t.qualifiedName}`);
+      vacuumedAt = checkpoint.rowsUpdated;
+      checkpoint = { ...checkpoint, vacuums: (checkpoint.vacuums ?? 0) + 1 };
+      await db.query(checkpointSql, [idOf(ctx), JSON.stringify(checkpoint)]);
+      opts.log?.(`pgshift: backfill ${label}: VACUUM after ${vacuumedAt.toLocaleString("en-US")} updated rows took ${Date.now() - v0} ms (backfill.vacuumEveryRows ${b.vacuumEveryRows})`);
+    }
     const now = Date.now();
     if (checkpoint.done || now - lastReport >= (opts.progressEveryMs ?? 2000)) {
       lastReport = now;
@@ -167,11 +206,17 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
           updated: checkpoint.rowsUpdated,
           total,
           elapsedMs: Math.max(1, now - began),
-          batchSize,
+          batchSize: physical ? batchSize * perPage : batchSize,
         }),
       );
     }
     if (!checkpoint.done && b.pauseMs > 0 && !budgetUsedUp()) await new Promise((r) => setTimeout(r, b.pauseMs));
+  }
+  if (checkpoint.done) {
+    checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
+    if (checkpoint.tableBytesBefore !== undefined && checkpoint.tableBytesAfter !== undefined) {
+      opts.log?.(sizeLine(label, checkpoint.tableBytesBefore, checkpoint.tableBytesAfter, checkpoint.vacuums ?? 0));
+    }
   }
   const elapsedMs = Date.now() - began;
   const scannedThisRun = checkpoint.rowsScanned - scannedBefore;
@@ -184,7 +229,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Backf
         scannedThisRun,
         total,
         elapsedMs,
-        lastKey: checkpoint.lastKey,
+        lastKey: physical ? [`page ${checkpoint.page}`] : checkpoint.lastKey,
         spent: checkpoint.spent,
       }),
     );

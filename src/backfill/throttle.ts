@@ -34,3 +34,18 @@ export function replicationPauseMs(lagMs: number, maxLagMs: number): number {
   if (maxLagMs <= 0 || lagMs <= maxLagMs) return 0;
   return Math.min(5000, Math.max(250, Math.round(lagMs - maxLagMs)));
 }
+
+/**
+ * The same rules as SQL expressions, for the in-database procedure (backfill.runner
+ * "database"); test/integration/databaseRunner.test.ts checks that they give the numbers of
+ * nextBatchSize and replicationPauseMs. Arguments are SQL expressions (PL/pgSQL variables).
+ */
+export function nextBatchSizeSql(current: string, elapsedMs: string, targetMs: number, min: number, max: number): string {
+  const factor = `CASE WHEN ${elapsedMs} <= 0 THEN 2 ELSE least(2, greatest(0.5, ${targetMs} / ${elapsedMs})) END`;
+  return `greatest(${min}, least(${max}, round(${current} * ${factor})))::bigint`;
+}
+
+export function replicationPauseMsSql(lagMs: string, maxLagMs: number): string {
+  if (maxLagMs <= 0) return "0";
+  return `CASE WHEN ${lagMs} <= ${maxLagMs} THEN 0 ELSE least(5000, greatest(250, round(${lagMs} - ${maxLagMs}))) END`;
+}

@@ -18,8 +18,8 @@ export function ownedNames(ctx: PlanContext): ObjectNames {
     columns: [n.shadowColumn, n.oldColumn],
     indexes: copies("index"),
     constraints: [...copies("constraint"), n.notNullCheck],
-    triggers: [n.forwardInsertTrigger, n.forwardUpdateTrigger, n.reverseInsertTrigger, n.reverseUpdateTrigger],
-    functions: functionNames(n),
+    triggers: [n.forwardInsertTrigger, n.forwardUpdateTrigger, n.reverseInsertTrigger, n.reverseUpdateTrigger, n.coverTrigger],
+    functions: [...functionNames(n), n.backfillProcedure],
   };
 }
 

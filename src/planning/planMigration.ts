@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import type { ChildKey } from "../children";
-import { backfillStatements } from "../backfill/sql";
+import { chooseRunner } from "../backfill/database";
+import { backfillPreview } from "../backfill/preview";
 import { describeType } from "../catalog/describeType";
 import { tableBytes } from "../catalog/tableSize";
 import { locateMigration } from "../db/locate";
@@ -137,7 +138,7 @@ export async function planMigrationWith(db: ClientBase, spec: ColumnChangeSpec, 
     statements: {
       shadowColumn: byMember(members, (m) => statementsOf(planShadowColumn(m, untouched(m.facts)))),
       mirrorTrigger: byMember(members, (m) => statementsOf(planMirrorTrigger(m, untouched(m.facts)))),
-      backfill: byMember(members, backfillStatements),
+      backfill: byMember(members, (m) => backfillPreview(m, stateSchema)),
       shadowIndexes: byMember(members, (m) => statementsOf(planShadowIndexes(m, untouched(m.facts)))),
       cutover: statementsOf(swapSteps(planCutover(ctx, stateSchema))),
       contract: statementsOf(swapSteps(planContract(ctx, stateSchema, (m) => afterCutover(m.facts)))),
@@ -157,5 +158,15 @@ function byMember(members: PlanContext[], plan: (m: PlanContext) => string[]): s
 }
 
 export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec, owner?: string): Promise<MigrationPlan> {
-  return withConnection(conn, (db) => planMigrationWith(db, spec, owner), "pgshift plan");
+  return withConnection(
+    conn,
+    async (db) => {
+      const plan = await planMigrationWith(db, spec, owner);
+      // the backfill's runner matters until the expand is done: "database" without pg_cron is refused here, "auto" warns
+      if (plan.recordedStage !== null && plan.recordedStage !== "expand") return plan;
+      const { warning } = await chooseRunner(db, conn, spec.backfill.runner, plan.id);
+      return warning ? { ...plan, warnings: [...plan.warnings, warning] } : plan;
+    },
+    "pgshift plan",
+  );
 }

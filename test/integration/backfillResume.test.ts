@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import type { Client } from "pg";
-import { runBackfill, type BackfillRunOptions } from "../../src/backfill/run";
+import { runBackfill, type BackfillRunOptions, type BudgetedCheckpoint } from "../../src/backfill/run";
 import type { BackfillCheckpoint } from "../../src/db/state";
 import type { PlanContext } from "../../src/plan/facts";
 import type { ColumnChangeSpec } from "../../src/spec";
@@ -66,7 +66,9 @@ describe("backfill: keyset batches, checkpoint, resume", function () {
       assert.equal(first.batches, 3);
       assert.equal(first.checkpoint.done, false);
       const stored = await checkpointOf(db.url, "resume_a", "v");
-      assert.deepEqual(stored, { lastKey: ["3000"], upperKey: [String(ROWS)], rowsScanned: 3000, rowsUpdated: 3000, done: false });
+      const { tableBytesBefore, ...rest } = stored as BudgetedCheckpoint;
+      assert.ok(tableBytesBefore! > 0, `the table's size at the start is recorded (${tableBytesBefore})`);
+      assert.deepEqual(rest, { lastKey: ["3000"], upperKey: [String(ROWS)], rowsScanned: 3000, rowsUpdated: 3000, done: false, order: "keyset", runner: "client", batches: 3, batchSize: 1000 });
       assert.deepEqual(first.checkpoint, stored);
       await withClient(db.url, async (c) => {
         assert.equal(await count(c, `SELECT count(*) FROM resume_a WHERE ${shadow} IS NOT NULL`), 3000);
@@ -209,7 +211,8 @@ describe("backfill: keyset batches, checkpoint, resume", function () {
         await c.query(`CREATE TABLE docs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), size integer)`);
         await c.query(`INSERT INTO docs (size) SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE g END FROM generate_series(1, 5000) g`);
       });
-      const spec = specOf({ table: "docs", column: "size", toType: "bigint", backfill: fixedBatches(300) });
+      // keyset explicitly: "auto" walks a uuid key in physical order (backfillPhysical.test.ts)
+      const spec = specOf({ table: "docs", column: "size", toType: "bigint", backfill: { ...fixedBatches(300), order: "keyset" as const } });
       await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
       const ctx = await contextFromRow(db.url, spec, "docs", "size");
       assert.deepEqual(ctx.facts.table.keyColumns, [{ name: "id", type: "uuid" }]);

@@ -4,6 +4,7 @@
 // (principle 6); a second create of each is a no-op (principle 1); and the deletes in reverse
 // order give back the exact original schema.
 import assert from "node:assert/strict";
+import type { BudgetedCheckpoint } from "../../src/backfill/checkpoint";
 import type { Client } from "pg";
 import { describeTableSchema } from "../support/catalog";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
@@ -108,14 +109,17 @@ describe("expand children through the provider handlers", function () {
 
     const row = await migrationRow(db.url, TABLE, "file_size");
     assert.equal(row?.stage, "expand");
-    assert.deepEqual({ ...row?.backfill, lastKey: undefined, upperKey: undefined }, { lastKey: undefined, upperKey: undefined, rowsScanned: ROWS, rowsUpdated: ROWS, done: true });
+    const { lastKey: _l, upperKey: _u, batchSize: _s, tableBytesBefore, tableBytesAfter, ...counts } = row?.backfill as BudgetedCheckpoint;
+    assert.deepEqual(counts, { rowsScanned: ROWS, rowsUpdated: ROWS, done: true, order: "keyset", runner: "client", batches: 3 });
+    assert.ok(tableBytesAfter! > tableBytesBefore!, `the table's size before and after (${tableBytesBefore} -> ${tableBytesAfter})`);
     assert.deepEqual(row?.backfill?.upperKey, [String(ROWS)]);
   });
 
   it("refresh (read) of every child reports what the catalog holds", async () => {
     assert.deepEqual(await readStep(db.url, "shadow-column", spec), { stage: "expand", shadowColumn: shadow, type: "bigint" });
     assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { stage: "expand", triggers: [names.forwardInsertTrigger, names.forwardUpdateTrigger], drift: [] });
-    assert.deepEqual(await readStep(db.url, "backfill", spec), { stage: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, drift: [] });
+    const { tableBytesBefore: _b, tableBytesAfter: _a, ...read } = (await readStep(db.url, "backfill", spec))!;
+    assert.deepEqual(read, { stage: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, order: "keyset", runner: "client", drift: [] });
     const indexes = await readStep(db.url, "shadow-indexes", spec);
     assert.deepEqual(indexes?.missing, []);
     assert.deepEqual(indexes?.invalid, []);

@@ -122,7 +122,8 @@ describe("pgshift status (the built CLI against a real server)", function () {
     assert.equal(b.lastCheckpointAt, ord.updatedAt);
     // what the state row says, recomputed here
     const row = await migrationRow(db.url, "orders", "amount");
-    assert.deepEqual(row?.backfill, { lastKey: ["3000"], upperKey: [String(ROWS)], rowsScanned: 3000, rowsUpdated: 3000, done: false });
+    const { lastKey, upperKey, rowsScanned, rowsUpdated, done } = row!.backfill!;
+    assert.deepEqual({ lastKey, upperKey, rowsScanned, rowsUpdated, done }, { lastKey: ["3000"], upperKey: [String(ROWS)], rowsScanned: 3000, rowsUpdated: 3000, done: false });
     const elapsed = (Date.parse(ord.updatedAt) - Date.parse(ord.createdAt)) / 1000;
     assert.ok(elapsed > 0, `updated_at after created_at: ${ord.createdAt} .. ${ord.updatedAt}`);
     assert.ok(b.rowsPerSecond !== null && Math.abs(b.rowsPerSecond - 3000 / elapsed) < 0.1, `rate ${b.rowsPerSecond} = 3000 rows / ${elapsed} s`);

@@ -188,7 +188,7 @@ async function startEmbedded(): Promise<RunningServer> {
  * dies without running its afterAll hook (SIGKILL, a crash): the postgres process is not
  * a child that dies with it. Killed by the normal stop.
  */
-function startWatchdog(postgresPid: number | undefined, databaseDir: string) {
+export function startWatchdog(postgresPid: number | undefined, databaseDir: string) {
     if (!postgresPid || process.platform === "win32") return undefined;
     const dir = databaseDir.replace(/'/g, "'\\''");
     const script =
@@ -202,7 +202,7 @@ function startWatchdog(postgresPid: number | undefined, databaseDir: string) {
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.unref();
@@ -234,7 +234,7 @@ export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>):
 }
 
 /** `url` with its database replaced by `database`. */
-function withDatabase(url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
     const u = new URL(url);
     u.pathname = "/" + encodeURIComponent(database);
     return u.toString();

@@ -99,6 +99,8 @@ describe("migrationNames", () => {
       forwardUpdateTrigger: "zzz_pgshift_file_size_fwd_upd",
       reverseInsertTrigger: "zzz_pgshift_file_size_rev_ins",
       reverseUpdateTrigger: "zzz_pgshift_file_size_rev_upd",
+      backfillProcedure: "pgshift_contentcuration_file_file_size_7770b426_bfill",
+      coverTrigger: "zzz_pgshift_file_size_fwd_cov",
       notNullCheck: "file_size__pgshift_notnull",
     });
   });

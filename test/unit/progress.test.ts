@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, progressLine, type ProgressSnapshot } from "../../src/backfill/progress";
+import { formatDuration, progressLine, sizeLine, type ProgressSnapshot } from "../../src/backfill/progress";
 
 describe("formatDuration", () => {
   const cases: [number, string][] = [
@@ -61,5 +61,12 @@ describe("progressLine", () => {
   it("one decimal of percentage, rounded rows/s", () => {
     const line = progressLine({ ...base, scanned: 1, scannedThisRun: 1, total: 3, elapsedMs: 3000 });
     assert.match(line, / 1\/3 rows \(33\.3%\), .* 0 rows\/s, ETA 6s,/);
+  });
+});
+
+describe("sizeLine", () => {
+  it("reports the table's size before and after and the VACUUMs", () => {
+    assert.equal(sizeLine("t.c", 149_200_000, 187_000_000, 1), "pgshift: backfill t.c: table 149.2 MB before, 187.0 MB after (1 VACUUM by backfill.vacuumEveryRows)");
+    assert.equal(sizeLine("t.c", 2_500_000_000, 2_600_000_000, 0), "pgshift: backfill t.c: table 2.50 GB before, 2.60 GB after (0 VACUUMs by backfill.vacuumEveryRows)");
   });
 });

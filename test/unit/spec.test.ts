@@ -28,7 +28,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 200, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 200, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
@@ -49,7 +49,7 @@ describe("parseSpec", () => {
       using: " file_size::numeric ",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0 },
       lockTimeoutMs: 20,
       lockRetries: 1,
       maxLockTimeoutMs: 20,
@@ -63,7 +63,7 @@ describe("parseSpec", () => {
       using: "file_size::numeric",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0 },
       lock: { lockTimeoutMs: 20, lockRetries: 1, maxLockTimeoutMs: 20 },
       stateSchema: "pgshift_state",
     });
@@ -79,6 +79,7 @@ describe("parseSpec", () => {
         targetBatchMs: 2_147_483_647,
         maxReplicationLagMs: 2_147_483_647,
         maxTransactionAgeMs: 2_147_483_647,
+        vacuumEveryRows: Number.MAX_SAFE_INTEGER,
       },
       lockTimeoutMs: 2_147_483_647,
       lockRetries: 1000,
@@ -91,6 +92,9 @@ describe("parseSpec", () => {
       targetBatchMs: 2_147_483_647,
       maxReplicationLagMs: 2_147_483_647,
       maxTransactionAgeMs: 2_147_483_647,
+      runner: "client",
+      order: "auto",
+      vacuumEveryRows: Number.MAX_SAFE_INTEGER,
     });
     assert.deepEqual(spec.lock, { lockTimeoutMs: 2_147_483_647, lockRetries: 1000, maxLockTimeoutMs: 2_147_483_647 });
   });
@@ -209,6 +213,9 @@ describe("parseSpec", () => {
     { name: "fractional batchSize", input: { ...BASE, backfill: { batchSize: 1.5 } }, message: "backfill.batchSize must be a positive integer (got 1.5)" },
     { name: "batchSize as a string", input: untyped({ backfill: { batchSize: "10" } }), message: 'backfill.batchSize must be a positive integer (got "10")' },
     // as written, not as JSON.stringify prints them (null)
+    { name: "unknown runner", input: { ...BASE, backfill: { runner: "server" as "client" } }, message: 'backfill.runner must be one of "client", "database", "auto" (got "server")' },
+    { name: "unknown order", input: { ...BASE, backfill: { order: 1 as unknown as "keyset" } }, message: 'backfill.order must be one of "keyset", "physical", "auto" (got 1)' },
+    { name: "negative vacuumEveryRows", input: { ...BASE, backfill: { vacuumEveryRows: -1 } }, message: "backfill.vacuumEveryRows must be a non-negative integer (got -1)" },
     { name: "NaN targetBatchMs", input: { ...BASE, backfill: { targetBatchMs: NaN } }, message: "backfill.targetBatchMs must be a positive integer (got NaN)" },
     { name: "Infinity batchSize", input: { ...BASE, backfill: { batchSize: Infinity } }, message: "backfill.batchSize must be a positive integer (got Infinity)" },
     { name: "-Infinity pauseMs", input: { ...BASE, backfill: { pauseMs: -Infinity } }, message: "backfill.pauseMs must be a non-negative integer (got -Infinity)" },

@@ -42,7 +42,9 @@ async function backfillStanding(s: Session, ctx: PlanContext, c: BudgetedCheckpo
 async function verifyShadow(s: Session, ctx: PlanContext, row: MigrationRow | null, liveOf: LiveOf): Promise<void> {
   const id = ctx.names.id;
   if (!row?.backfill?.done) {
-    throw new ShadowIncompleteError(`cutover of ${id} refused: the backfill has not finished: ${await backfillStanding(s, ctx, (row?.backfill ?? null) as BudgetedCheckpoint | null)} (run pulumi up with stage "expand" until it completes)`);
+    const c = (row?.backfill ?? null) as BudgetedCheckpoint | null;
+    const how = c?.runner === "database" ? "its pg_cron job is running it in the database: pulumi refresh shows how far it is; try again once it is done" : 'run pulumi up with stage "expand" until it completes';
+    throw new ShadowIncompleteError(`cutover of ${id} refused: the backfill has not finished: ${await backfillStanding(s, ctx, c)} (${how})`);
   }
   const { rows } = await s.db.query<{ n: string }>(mismatchCountSql(ctx));
   const mismatches = Number(rows[0].n);

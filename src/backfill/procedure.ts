@@ -1,0 +1,128 @@
+import type { PlanContext } from "../plan/facts";
+import { dollarQuote } from "../sql/dollarQuote";
+import { literal, qualified } from "../sql/quote";
+import { stateTableName } from "../sql/state";
+import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, physicalBatchSql, tableBytesSql } from "./sql";
+import { nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
+
+export function backfillProcedureName(ctx: PlanContext): string {
+  return qualified(ctx.facts.table.schema, ctx.names.backfillProcedure);
+}
+
+/** Bounds of the adaptive batch size, in the order's unit (rows for keyset, pages for physical). */
+export interface BatchBounds {
+  min: number;
+  max: number;
+}
+
+/**
+ * The in-database backfill (backfill.runner "database"): a PROCEDURE that pg_cron calls and
+ * that does what the client runner (run.ts) does, with the same statements: between batches the
+ * same throttles (replicas' lag, long transactions); each batch locks the state row, runs the batch from the checkpoint in it, writes the
+ * checkpoint (with the adaptive batch size, the time spent and, at the end, the table's size)
+ * and COMMITs. It returns when the backfill is done or the checkpoint's runner is no longer
+ * "database" (the client runner took over, or the job was removed). A lock timeout rolls back
+ * that batch only (a sub-block) and retries after a pause. A procedure cannot VACUUM, and the
+ * dead rows of a CALL still running are not in the statistics autovacuum reads (a backend
+ * reports them when it goes idle): a second job VACUUMs the table instead (cron.ts).
+ */
+export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, bounds: BatchBounds, physical: boolean): string {
+  const b = ctx.spec.backfill;
+  const keys = ctx.facts.table.keyColumns;
+  const upper = keys.map((_, i) => `cp->'upperKey'->>${i}`).join(", ");
+  const last = keys.map((_, i) => `cp->'lastKey'->>${i}`).join(", ");
+  const session = batchSessionSql(ctx).map((s) => `    ${s};\n`).join("");
+  const batch = physical
+    ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size);`
+    : `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
+      `          EXECUTE ${literal(batchSql(ctx, true))} INTO r USING ${upper}, size;\n` +
+      `        ELSE\n` +
+      `          EXECUTE ${literal(batchSql(ctx, false))} INTO r USING ${upper}, size, ${last};\n` +
+      `        END IF;`;
+  const moved = physical
+    ? `jsonb_build_object('page', (cp->>'page')::bigint + size, 'done', (cp->>'page')::bigint + size >= (cp->>'pages')::bigint)`
+    : `jsonb_build_object('lastKey', coalesce(r.last::jsonb, cp->'lastKey'), 'done', r.scanned < size)`;
+  const id = literal(ctx.names.id);
+  const body = `
+DECLARE
+  cp jsonb;
+  r record;
+  size bigint;
+  t0 timestamptz;
+  mark timestamptz := clock_timestamp();
+  elapsed float8;
+  load record;
+  pause_ms float8;
+  locked_out boolean;
+BEGIN
+  PERFORM set_config('statement_timeout', '0', false);
+  PERFORM set_config('idle_in_transaction_session_timeout', '0', false);
+  LOOP
+    SELECT * INTO load FROM (${DATABASE_LOAD_SQL}) l;
+    pause_ms := ${replicationPauseMsSql("load.lag", b.maxReplicationLagMs)};
+    IF pause_ms = 0 AND ${b.maxTransactionAgeMs} > 0 AND load.age > ${b.maxTransactionAgeMs} THEN pause_ms := 1000; END IF;
+    IF pause_ms > 0 THEN
+      COMMIT;
+      PERFORM pg_sleep(pause_ms / 1000.0);
+      CONTINUE;
+    END IF;
+    SELECT backfill INTO cp FROM ${stateTableName(stateSchema)} WHERE id = ${id} FOR UPDATE;
+    IF cp IS NULL OR coalesce((cp->>'done')::boolean, false) OR cp->>'runner' IS DISTINCT FROM 'database' THEN
+      COMMIT;
+      RETURN;
+    END IF;
+    size := greatest(${bounds.min}, least(${bounds.max}, coalesce((cp->>'batchSize')::bigint, ${bounds.min})));
+    -- the first attempt's lock_timeout, retried after a pause: a batch that waits holds its rows' locks meanwhile
+    PERFORM set_config('lock_timeout', '${ctx.spec.lock.lockTimeoutMs}', true);
+${session}    t0 := clock_timestamp();
+    locked_out := false;
+    BEGIN
+        ${batch}
+    EXCEPTION WHEN lock_not_available THEN
+      locked_out := true;
+    END;
+    IF locked_out THEN
+      COMMIT;
+      PERFORM pg_sleep(0.5);
+      CONTINUE;
+    END IF;
+    elapsed := extract(epoch FROM clock_timestamp() - t0) * 1000;
+    cp := cp || ${moved} || jsonb_build_object(
+      'rowsScanned', (cp->>'rowsScanned')::bigint + r.scanned,
+      'rowsUpdated', (cp->>'rowsUpdated')::bigint + r.updated,
+      'batches', coalesce((cp->>'batches')::bigint, 0) + 1,
+      'batchSize', ${nextBatchSizeSql("size", "elapsed", b.targetBatchMs, bounds.min, bounds.max)},
+      'lastBatchMs', round(elapsed),
+      'spent', jsonb_build_object('ms', coalesce((cp->'spent'->>'ms')::float8, 0) + extract(epoch FROM clock_timestamp() - mark) * 1000,
+                                  'rows', coalesce((cp->'spent'->>'rows')::bigint, 0) + r.scanned));
+    IF (cp->>'done')::boolean THEN
+      cp := cp || jsonb_build_object('tableBytesAfter', (${tableBytesSql(ctx)}));
+    END IF;
+    UPDATE ${stateTableName(stateSchema)} SET backfill = cp, updated_at = now() WHERE id = ${id};
+    COMMIT;
+    mark := clock_timestamp();
+    IF (cp->>'done')::boolean THEN
+      RETURN;
+    END IF;
+    IF ${b.pauseMs} > 0 THEN
+      PERFORM pg_sleep(${b.pauseMs} / 1000.0);
+    END IF;
+  END LOOP;
+END
+`;
+  return `CREATE OR REPLACE PROCEDURE ${backfillProcedureName(ctx)}() LANGUAGE plpgsql AS ${dollarQuote(body)}`;
+}
+
+export function dropBackfillProcedureSql(ctx: PlanContext): string {
+  return `DROP PROCEDURE IF EXISTS ${backfillProcedureName(ctx)}()`;
+}
+
+/** What pg_cron runs. */
+export function backfillCallSql(ctx: PlanContext): string {
+  return `CALL ${backfillProcedureName(ctx)}()`;
+}
+
+/** What the second job runs while the backfill does (backfill.vacuumEveryRows > 0): the bloat's bound. */
+export function vacuumSql(ctx: PlanContext): string {
+  return `VACUUM ${ctx.facts.table.qualifiedName}`;
+}

@@ -1,0 +1,46 @@
+/**
+ * backfill.vacuumEveryRows (client runner): a VACUUM after every N updated rows lets later
+ * batches reuse the dead versions' space, so the table ends smaller than without it; the
+ * checkpoint and the Backfill child's result carry the table's size before and after and the
+ * VACUUMs run. Autovacuum is off on both tables, so the difference is the backfill's own.
+ */
+import assert from "node:assert/strict";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
+import { createStep, expand, namesOf, shadowMismatches, specOf } from "./support/expand";
+
+const ROWS = 50_000;
+
+describe("backfill bloat: VACUUM every backfill.vacuumEveryRows rows", function () {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase("backfill_bloat");
+  });
+  after(async () => {
+    await db?.drop();
+  });
+
+  async function backfill(table: string, vacuumEveryRows: number) {
+    await withClient(db.url, async (c) => {
+      await c.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, checksum text NOT NULL, file_size integer) WITH (autovacuum_enabled = false)`);
+      await c.query(`INSERT INTO ${table} (checksum, file_size) SELECT md5(g::text), g FROM generate_series(1, ${ROWS}) g`);
+      await c.query(`VACUUM ANALYZE ${table}`);
+    });
+    const spec = specOf({ table, column: "file_size", toType: "bigint", backfill: { batchSize: 2500, maxBatchSize: 2500, vacuumEveryRows } });
+    await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
+    const out = await createStep(db.url, "backfill", spec);
+    await withClient(db.url, async (c) => assert.deepEqual(await shadowMismatches(c, table, namesOf(table, "file_size").shadowColumn, "file_size::bigint"), []));
+    return out.result as { done: boolean; vacuums?: number; tableBytesBefore: number; tableBytesAfter: number };
+  }
+
+  it("ends with a smaller table than a backfill without it, and reports sizes and VACUUMs", async () => {
+    const without = await backfill("bloat_off", 0);
+    const withVacuum = await backfill("bloat_on", 5000);
+    assert.equal(without.done && withVacuum.done, true);
+    assert.equal(without.vacuums, undefined);
+    assert.ok((withVacuum.vacuums ?? 0) >= 8, `VACUUMs run: ${withVacuum.vacuums}`);
+    assert.equal(withVacuum.tableBytesBefore, without.tableBytesBefore, "identical tables");
+    console.log(`    [measured] ${ROWS} rows: table ${without.tableBytesBefore} -> ${without.tableBytesAfter} bytes without VACUUM, -> ${withVacuum.tableBytesAfter} with one every 5,000 rows`);
+    assert.ok(without.tableBytesAfter > 1.7 * without.tableBytesBefore, `without VACUUM the table about doubles (${without.tableBytesAfter})`);
+    assert.ok(withVacuum.tableBytesAfter < 1.35 * withVacuum.tableBytesBefore, `with VACUUM it grows little (${withVacuum.tableBytesAfter})`);
+  });
+});

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { resolveOrder } from "../../src/backfill/checkpoint";
+import { backfillJobName, onDatabase } from "../../src/backfill/cron";
+import { backfillPreview } from "../../src/backfill/preview";
+import { backfillCallSql, backfillProcedureSql } from "../../src/backfill/procedure";
+import { batchSql, coverTriggerSql, physicalBatchSql } from "../../src/backfill/sql";
+import { fileContext } from "./support/fixtures";
+
+const T = '"public"."contentcuration_file"';
+const CONV = '"public"."pgshift_contentcuration_file_file_size_7770b426_conv"';
+
+describe("backfill engine: order, physical batches, the in-database procedure", () => {
+  it("auto order is physical for one uuid key only; an explicit order wins", () => {
+    assert.equal(resolveOrder(fileContext(), "auto"), "keyset");
+    assert.equal(resolveOrder(fileContext({ keyColumns: [{ name: "id", type: "uuid" }] }), "auto"), "physical");
+    assert.equal(resolveOrder(fileContext({ keyColumns: [{ name: "id", type: "uuid" }, { name: "n", type: "integer" }] }), "auto"), "keyset");
+    assert.equal(resolveOrder(fileContext({ keyColumns: [{ name: "id", type: "uuid" }] }), "keyset"), "keyset");
+    assert.equal(resolveOrder(fileContext(), "physical"), "physical");
+  });
+
+  it("a physical batch is a TID range [$1, $2) on both the UPDATE and the count", () => {
+    assert.equal(
+      physicalBatchSql(fileContext()),
+      `WITH updated AS (UPDATE ${T} AS t SET "file_size__pgshift_new" = ${CONV}(t."file_size") WHERE t.ctid >= $1::tid AND t.ctid < $2::tid ` +
+        `AND t."file_size__pgshift_new" IS DISTINCT FROM ${CONV}(t."file_size") RETURNING 1) ` +
+        `SELECT (SELECT count(*) FROM ${T} AS s WHERE s.ctid >= $1::tid AND s.ctid < $2::tid)::int AS scanned, (SELECT count(*) FROM updated)::int AS updated`,
+    );
+  });
+
+  it("the cover trigger fires on any UPDATE whose shadow differs from the converted column, through the mirror function", () => {
+    assert.deepEqual(coverTriggerSql(fileContext()), [
+      `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_fwd_cov" ON ${T}`,
+      `CREATE TRIGGER "zzz_pgshift_file_size_fwd_cov" BEFORE UPDATE ON ${T} FOR EACH ROW WHEN (NEW."file_size__pgshift_new" IS DISTINCT FROM ${CONV}(NEW."file_size")) ` +
+        `EXECUTE FUNCTION "public"."pgshift_contentcuration_file_file_size_7770b426_fwd"()`,
+    ]);
+  });
+
+  it("the procedure runs the client runner's very batch statements, commits per batch and returns when its runner changes", () => {
+    const ctx = fileContext({}, { backfill: { runner: "database" } });
+    const sql = backfillProcedureSql(ctx, "public", { min: 100, max: 50_000 }, false);
+    assert.ok(sql.startsWith(`CREATE OR REPLACE PROCEDURE "public"."pgshift_contentcuration_file_file_size_7770b426_bfill"() LANGUAGE plpgsql AS $pgshift$`));
+    for (const fromStart of [true, false]) assert.ok(sql.includes(`EXECUTE '${batchSql(ctx, fromStart).replace(/'/g, "''")}'`), `batchSql(${fromStart}) inside`);
+    assert.match(sql, /cp->>'runner' IS DISTINCT FROM 'database' THEN\n\s+COMMIT;\n\s+RETURN;/);
+    assert.match(sql, /UPDATE "public"\."pgshift_migrations" SET backfill = cp, updated_at = now\(\) WHERE id = 'public\.contentcuration_file\.file_size';\n\s+COMMIT;/);
+    assert.match(sql, /EXCEPTION WHEN lock_not_available THEN/);
+    const physical = backfillProcedureSql(ctx, "public", { min: 1, max: 700 }, true);
+    assert.ok(physical.includes(`EXECUTE '${physicalBatchSql(ctx).replace(/'/g, "''")}' INTO r USING format('(%s,0)', cp->>'page')`));
+    assert.equal(backfillCallSql(ctx), `CALL "public"."pgshift_contentcuration_file_file_size_7770b426_bfill"()`);
+  });
+
+  it("preview shows the procedure and the job only where the database may run it", () => {
+    assert.equal(backfillPreview(fileContext(), "public").some((s) => s.includes("PROCEDURE")), false);
+    const db = backfillPreview(fileContext({}, { backfill: { runner: "auto" } }), "public");
+    assert.ok(db.some((s) => s.startsWith("CREATE OR REPLACE PROCEDURE")));
+    assert.ok(db.some((s) => s.startsWith("-- pg_cron, every minute until done: CALL")));
+  });
+
+  it("job names fit cron.job's 63 bytes and stay distinct; the cron database is reached with the same credentials", () => {
+    const long = backfillJobName("db_runner_mx4rkee6_554480", "public.cron_removed.file_size");
+    const other = backfillJobName("db_runner_mx4rkee6_554480", "public.cron_removed.file_size2");
+    assert.ok(Buffer.byteLength(long) <= 63 && long !== other, long);
+    assert.equal(backfillJobName("app", "public.t.c"), "pgshift backfill app public.t.c");
+    assert.deepEqual(onDatabase({ connectionString: "postgres://u:p%40ss@h:5433/app?sslmode=require" }, "postgres"), {
+      connectionString: "postgres://u:p%40ss@h:5433/postgres?sslmode=require",
+    });
+    assert.deepEqual(onDatabase({ host: "h", database: "app", user: "u" }, "postgres"), { host: "h", database: "postgres", user: "u" });
+  });
+});
