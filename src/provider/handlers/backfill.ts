@@ -114,13 +114,15 @@ export const backfill: ChildHandler = {
       if (done) {
         // what a finished backfill leaves until the next up removes it (the cutover must not meet the cover trigger)
         const leftover: string[] = [];
+        let rootJob = {};
         for (const m of members) {
           const of = members.length > 1 ? ` of ${m.names.id}` : "";
           const job = (await checkpointOf(s, row, m))?.runner === "database" ? await backfillJobStatus(s.db, props.connection, m) : null;
           if (job) leftover.push(`the backfill${of} is done but its pg_cron job ${job.jobid} is still scheduled`);
+          if (job && m.names.id === row.id) rootJob = { job: { id: job.jobid, lastRun: job.lastRun } };
           if (row.stage === "expand" && (await hasCoverTrigger(s.db, m))) leftover.push(`the backfill${of} is done but its cover trigger remains`);
         }
-        return { ...base, drift: leftover };
+        return { ...base, ...rootJob, drift: leftover };
       }
       // reltuples only: a refresh should not count(*) a large table
       const cp = (pending.row?.backfill ?? null) as BudgetedCheckpoint | null;
