@@ -77,6 +77,11 @@ function sequenceRetype(ctx: PlanContext, typeName: string, formatted: string): 
   return [`ALTER SEQUENCE ${seq.qualifiedName} AS ${formatted}`];
 }
 
+/** The functions the reverse triggers call, created at the start of the cutover swap. */
+export function reverseFunctionsSql(ctx: PlanContext, stateSchema: string): string[] {
+  return [reverseConvertFunctionSql(ctx), markIrreversibleSql(ctx, stateSchema), reverseTriggerFunctionSql(ctx)];
+}
+
 export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   const t = ctx.facts.table;
   const tq = t.qualifiedName;
@@ -126,15 +131,11 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
   sql.push(...reverseTriggersSql(ctx));
   sql.push(setStageSql(stateSchema, n.id, "cutover"));
   return {
-    before: [
-      transaction(
-        "create the reverse conversion and trigger functions",
-        reverseConvertFunctionSql(ctx),
-        markIrreversibleSql(ctx, stateSchema),
-        reverseTriggerFunctionSql(ctx),
-      ),
-    ],
-    swap: transaction("swap the columns (cutover)", ...sql),
+    before: [],
+    // the reverse functions are created in the swap's own transaction, before it takes the
+    // table's lock: a separate transaction before it left them behind when the swap never
+    // came (a crash between the two, then back to expand: nothing knows them there)
+    swap: transaction("swap the columns (cutover)", ...reverseFunctionsSql(ctx, stateSchema), ...sql),
     after: [...fks.validate, alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
   };
 }
@@ -200,18 +201,13 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
   if (col.comment !== null) sql.push(`COMMENT ON COLUMN ${tq}.${ident(n.shadowColumn)} IS NULL`);
   sql.push(...fks.add);
   sql.push(...forwardTriggersSql(ctx));
+  // the swap dropped the reverse triggers: their functions go in the same transaction (a step
+  // after it left them behind when a crash came in between; a later cutover creates them again)
+  sql.push(...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.reverseConvertFunction].map((f) => dropFunctionSql(ctx, f)));
   sql.push(setStageSql(stateSchema, n.id, "expand"));
   return {
     before,
     swap: transaction("swap the columns back (rollback of cutover)", ...sql),
-    after: [
-      ...fks.validate,
-      // the swap dropped the reverse triggers; a later cutover creates these again
-      transaction(
-        "drop the reverse functions",
-        ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.reverseConvertFunction].map((f) => dropFunctionSql(ctx, f)),
-      ),
-      alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`),
-    ],
+    after: [...fks.validate, alone("refresh the planner statistics of the column", `ANALYZE ${tq} (${ident(col.name)})`)],
   };
 }

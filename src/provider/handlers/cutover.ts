@@ -3,10 +3,7 @@ import { progressText, remaining, remainingText } from "../../backfill/progress"
 import { reltuples, type BudgetedCheckpoint } from "../../backfill/run";
 import { mismatchCountSql, oldColumnDiffersSql, shadowDiffersSql } from "../../sql/verify";
 import { INTEGER_BOUNDS, INTEGER_TYPE_NAMES } from "../../conversion";
-import { runSteps, runSwapPlan, type ExecutionStats } from "../../db/executor";
-import { readMigration } from "../../db/state";
-import { transaction } from "../../plan/step";
-import { dropFunctionSql } from "../../sql/functions";
+import { runSwapPlan } from "../../db/executor";
 import { NotReversibleError, ShadowIncompleteError } from "../../errors";
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
@@ -84,27 +81,6 @@ async function verifyReversible(s: Session, ctx: PlanContext): Promise<void> {
   }
 }
 
-/**
- * A cutover whose swap did not commit (it gave up on the table's lock, or failed) leaves the
- * reverse functions its "before" step created: nothing uses them, and the expand's removal does
- * not know them, so a later destroy at expand would leave them behind. They are dropped again
- * (no table lock: no trigger uses them yet); a retry re-creates them.
- */
-async function dropReverseFunctionsUnlessSwapped(s: Session, ctx: PlanContext): Promise<void> {
-  try {
-    const row = await readMigration(s.db, s.stateSchema, s.names.id);
-    if (row?.stage !== "expand") return;
-    const n = s.names;
-    await runSteps(
-      s.db,
-      [transaction("drop the reverse functions of the swap that did not happen", ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.reverseConvertFunction].map((f) => dropFunctionSql(ctx, f)))],
-      s.exec,
-    );
-  } catch {
-    // best effort: the original error is the one to report
-  }
-}
-
 export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
@@ -112,13 +88,8 @@ export const cutover: ChildHandler = {
       if (row.stage !== "expand") return { stage: row.stage, reversible: row.reversible };
       const ctx = contextOf(s, row);
       await verifyShadow(s, ctx);
-      let stats: ExecutionStats;
-      try {
-        stats = await runSwapPlan(s.db, planCutover(ctx, s.stateSchema), s.exec);
-      } catch (err) {
-        await dropReverseFunctionsUnlessSwapped(s, ctx);
-        throw err;
-      }
+      // the reverse functions are created inside the swap: a swap that did not commit leaves nothing
+      const stats = await runSwapPlan(s.db, planCutover(ctx, s.stateSchema), s.exec);
       return { stage: "cutover", reversible: true, ...stats };
     });
   },
