@@ -40,7 +40,7 @@ export function runPulumi(job: RunnerJob, timeoutMs = 240_000): Promise<RunOutco
       reject(new Error(`pulumi ${job.op} did not finish within ${timeoutMs} ms:\n${log.slice(-4000)}`));
     }, timeoutMs);
     child.on("error", reject);
-    child.on("exit", (code, signal) => {
+    child.on("exit", (_code, signal) => {
       clearTimeout(timer);
       // a killed tree may leave a grandchild (the CLI, the provider) for a moment; make sure
       try {
@@ -50,7 +50,7 @@ export function runPulumi(job: RunnerJob, timeoutMs = 240_000): Promise<RunOutco
       }
       const line = log.split("\n").reverse().find((l) => l.startsWith("RESULT "));
       const result = line ? (JSON.parse(line.slice("RESULT ".length)) as RunnerResult) : undefined;
-      resolve({ killed: signal === "SIGKILL" || (!result && code !== 0), result, log });
+      resolve({ killed: signal === "SIGKILL", result, log });
     });
   });
 }

@@ -138,7 +138,7 @@ export async function runTrial(seed: number, settings: TrialSettings, cal: Calib
       result.killed = crashed.killed;
       const hit = countedStatements(statementLog)[at - 1];
       if (hit) result.crashed += ` (${hit.replace(/^\d+ /, "").slice(0, 70)})`;
-      if (!crashed.killed && !crashed.result?.ok) result.problems.push(`${PATH_LABEL[i]} failed without a crash: ${crashed.result?.error}`);
+      if (!crashed.killed && !crashed.result?.ok) result.problems.push(`${PATH_LABEL[i]} failed without a crash: ${crashed.result?.error ?? crashed.log.slice(-2000)}`);
       if (crashed.killed) {
         await mustSucceed(jobFor(db, dirs, settings, stage, "cancel"), "pulumi cancel");
         if (retreat) {
