@@ -1,7 +1,6 @@
 /**
  * Runs Pulumi operations in a child Node process (upRunner.ts) that can be SIGKILLed with its
- * whole process tree at a chosen statement of the dynamic provider (crashHook.cjs), and a
- * seeded random source so that a crash trial can be reproduced from its seed.
+ * whole process tree at a chosen statement of the dynamic provider (crashHook.cjs).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -53,18 +52,6 @@ export function runPulumi(job: RunnerJob, timeoutMs = 240_000): Promise<RunOutco
       resolve({ killed: signal === "SIGKILL", result, log });
     });
   });
-}
-
-/** mulberry32: a small seeded PRNG, so a trial is reproduced from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Statements crashHook.cjs counted in a run (its log file), without the KILL marker. */

@@ -10,8 +10,9 @@
  */
 import * as path from "node:path";
 import type { Stage } from "../../index";
-import { countedStatements, runPulumi, seededRandom, type RunnerJob } from "./crashRig";
+import { countedStatements, runPulumi, type RunnerJob } from "./crashRig";
 import { fingerprint } from "./fingerprint";
+import { seededRandom } from "./random";
 import { createTestDatabase, withClient, type TestDatabase } from "./pg";
 import { scratchDir } from "./pulumi";
 import { startWriter } from "./writer";

@@ -16,12 +16,13 @@ import { collectOutput, createStack, scratchDir } from "./pulumi";
 
 const execFileAsync = promisify(execFile);
 
-/** Debian's pgbench (postgresql-client-15); it works against the embedded servers of 14 to 18. */
+/** Debian's pgbench (package postgresql-15); it works against the embedded servers of 14 to 18. */
 const CANDIDATES = [process.env.PGBENCH, "/usr/lib/postgresql/15/bin/pgbench", "/usr/bin/pgbench"].filter((p): p is string => !!p);
 
 export const PGBENCH_MISSING =
   "pgbench not found (looked at $PGBENCH, /usr/lib/postgresql/15/bin/pgbench, /usr/bin/pgbench). " +
-  "Install it with `apt-get install -y postgresql-client-15` (Debian 12; it also works against the embedded servers of PostgreSQL 14 to 18), " +
+  "Install it with `apt-get install -y --no-install-recommends postgresql-15` (Debian 12 ships pgbench in the server package; " +
+  "it works against the embedded servers of PostgreSQL 14 to 18), " +
   "or point PGBENCH at a pgbench binary.";
 
 export function findPgbench(): string {

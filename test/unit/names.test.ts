@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { fitIdentifier, MAX_IDENTIFIER_BYTES, migrationNames, oldName, copyName } from "../../src/names";
+import { seededRandom as prng } from "../support/random";
 
 const bytes = (s: string) => Buffer.byteLength(s);
 
 /** True when the string has an unpaired UTF-16 surrogate (which becomes U+FFFD on the wire). */
 const hasLoneSurrogate = (s: string) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
-
-/** Small deterministic PRNG (mulberry32) so a failing case can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 1-, 2- and 3-byte characters (no astral ones: see the surrogate-pair test below). */
 const ALPHABET = ["a", "z", "_", "0", "9", "$", "é", "ß", "ж", "漢", "字"];
