@@ -47,6 +47,8 @@ export interface TrialResult {
   lost: number;
   mismatched: number;
   writerFailures: number;
+  /** The longest statement of the writer, in ms (how long the application waited). */
+  maxWriteMs: number;
   /** Differences from the uncrashed catalog, stage failures: empty when all is well. */
   problems: string[];
 }
@@ -115,7 +117,7 @@ export async function runTrial(seed: number, settings: TrialSettings, cal: Calib
   // half the kills right after the statement is sent, the rest up to 60 ms into it
   const delayMs = random() < 0.5 ? 0 : Math.floor(random() * 60);
   const retreat = PATH[position] === "cutover" && random() < 0.5;
-  const result: TrialResult = { seed, crashed: `${PATH_LABEL[position]} @ ${at}+${delayMs}ms`, killed: false, retreated: false, rowsChecked: 0, lost: 0, mismatched: 0, writerFailures: 0, problems: [] };
+  const result: TrialResult = { seed, crashed: `${PATH_LABEL[position]} @ ${at}+${delayMs}ms`, killed: false, retreated: false, rowsChecked: 0, lost: 0, mismatched: 0, writerFailures: 0, maxWriteMs: 0, problems: [] };
 
   const db = await createTestDatabase(`crash_${seed}`);
   await setUp(db, settings.rows);
@@ -158,6 +160,7 @@ export async function runTrial(seed: number, settings: TrialSettings, cal: Calib
   } finally {
     const stats = await writer.stop();
     result.writerFailures = stats.failures.length;
+    result.maxWriteMs = stats.maxLatencyMs;
     if (stats.failures.length) result.problems.push(`the writer failed ${stats.failures.length} time(s): ${stats.failures[0]}`);
     await withClient(db.url, async (c) => {
       const { rows } = await c.query<{ id: number; v: string }>(`SELECT id, ${COLUMN}::text AS v FROM ${TABLE}`);
@@ -184,7 +187,7 @@ export async function runTrial(seed: number, settings: TrialSettings, cal: Calib
 /** One line per trial, and the soak's summary line. */
 export function trialLine(r: TrialResult): string {
   const verdict = r.problems.length || r.lost || r.mismatched ? "FAIL" : "ok";
-  return `seed=${r.seed} ${verdict} crashed=${JSON.stringify(r.crashed)} killed=${r.killed} retreated=${r.retreated} rows=${r.rowsChecked} lost=${r.lost} mismatched=${r.mismatched}`;
+  return `seed=${r.seed} ${verdict} crashed=${JSON.stringify(r.crashed)} killed=${r.killed} retreated=${r.retreated} rows=${r.rowsChecked} lost=${r.lost} mismatched=${r.mismatched} longest_write_ms=${r.maxWriteMs}`;
 }
 
 export function summaryLine(results: TrialResult[], seed: number): string {
@@ -192,6 +195,6 @@ export function summaryLine(results: TrialResult[], seed: number): string {
   return (
     `trials=${results.length} seed=${seed} killed=${sum((r) => (r.killed ? 1 : 0))} retreated=${sum((r) => (r.retreated ? 1 : 0))} ` +
     `rows=${sum((r) => r.rowsChecked)} lost=${sum((r) => r.lost)} mismatched=${sum((r) => r.mismatched)} ` +
-    `writer_failures=${sum((r) => r.writerFailures)} failed_trials=${sum((r) => (r.problems.length || r.lost || r.mismatched ? 1 : 0))}`
+    `writer_failures=${sum((r) => r.writerFailures)} longest_write_ms=${Math.max(0, ...results.map((r) => r.maxWriteMs))} failed_trials=${sum((r) => (r.problems.length || r.lost || r.mismatched ? 1 : 0))}`
   );
 }
