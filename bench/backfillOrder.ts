@@ -1,7 +1,7 @@
 /**
  * Keyset vs physical order on a uuid-keyed table larger than shared_buffers (item 4 of issue 7):
  *
- *   BENCH_ORDER_ROWS=1000000 [BENCH_ORDER_VACUUM_EVERY=200000] npx tsx bench/backfillOrder.ts
+ *   BENCH_ORDER_ROWS=1000000 [BENCH_ORDER_VACUUM_EVERY=200000] npx ts-node --transpile-only bench/backfillOrder.ts
  *
  * One server (Debian's PostgreSQL 15, test/support/cronServer.ts) with shared_buffers 16MB and
  * fsync, synchronous_commit and full_page_writes on; two identical tables (uuid key, about 150

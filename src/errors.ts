@@ -101,6 +101,22 @@ export class ShadowIncompleteError extends PgShiftError {}
 
 export class NotReversibleError extends PgShiftError {}
 
+/**
+ * The session ended under a running step: the backend was terminated (pg_terminate_backend),
+ * the server shut down or restarted, or the network dropped. Every step is one transaction (an
+ * interrupted concurrent index build is found INVALID and rebuilt, the backfill resumes from its
+ * checkpoint), so running `pulumi up` again completes the stage.
+ */
+export class ConnectionLostError extends PgShiftError {
+  constructor(readonly during: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(
+      `the connection to the database was lost during ${during}: ${reason}. Nothing is left half-done (each step is one transaction; ` +
+        `an interrupted index build is rebuilt, the backfill resumes from its last checkpoint): run pulumi up again once the server accepts connections.`,
+      options,
+    );
+  }
+}
+
 /** SQLSTATE codes pgshift branches on (never on message text). */
 export const SqlState = {
   /** lock_timeout expired while waiting for a lock. */
@@ -112,7 +128,17 @@ export const SqlState = {
   undefinedColumn: "42703",
   /** statement_timeout or user cancel. */
   queryCanceled: "57014",
+  /** The session was terminated (pg_terminate_backend) or the server is shutting down, and kin. */
+  adminShutdown: "57P01",
+  crashShutdown: "57P02",
+  cannotConnectNow: "57P03",
 } as const;
+
+/** SQLSTATE class 08 (connection exception) and the shutdown codes of class 57. */
+export function isConnectionLoss(err: unknown): boolean {
+  const code = sqlState(err);
+  return !!code && (code.startsWith("08") || code === SqlState.adminShutdown || code === SqlState.crashShutdown || code === SqlState.cannotConnectNow);
+}
 
 export function sqlState(err: unknown): string | undefined {
   return typeof err === "object" && err !== null && "code" in err && typeof (err as { code: unknown }).code === "string"

@@ -1,5 +1,5 @@
 import type { Client, ClientConfig } from "pg";
-import { InvalidSpecError } from "../errors";
+import { asError, ConnectionLostError, InvalidSpecError, isConnectionLoss, PgShiftError } from "../errors";
 
 /**
  * How to reach the database. Either a libpq connection string / URL or the same fields the
@@ -126,6 +126,10 @@ export async function connect(conn: ConnectionConfig, applicationName?: string):
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pg = require("pg") as typeof import("pg");
   const client = new pg.Client(clientConfig(conn, applicationName));
+  // a session that ends under us (terminated, a server restart) is reported as an 'error'
+  // event; unhandled, it is an uncaught exception with a stack trace in the pulumi output.
+  // It is kept for withConnection, whose failed query only says the client is not queryable.
+  client.on("error", (err) => lostConnections.set(client, err));
   await client.connect();
   // A statement_timeout or idle_in_transaction_session_timeout set on the role or database
   // (ALTER ROLE ... SET) is meant for the application: pgshift's backfill batches, index
@@ -140,10 +144,17 @@ export async function connect(conn: ConnectionConfig, applicationName?: string):
   return client;
 }
 
+/** Why a client's session ended under it (its 'error' event), until the client is gone. */
+const lostConnections = new WeakMap<Client, Error>();
+
 export async function withConnection<T>(conn: ConnectionConfig, fn: (db: Client) => Promise<T>, applicationName?: string): Promise<T> {
   const db = await connect(conn, applicationName);
   try {
     return await fn(db);
+  } catch (err) {
+    const lost = lostConnections.get(db) ?? (isConnectionLoss(err) ? asError(err) : undefined);
+    if (lost && !(err instanceof PgShiftError)) throw new ConnectionLostError(applicationName ?? "pgshift", lost.message, { cause: err });
+    throw err;
   } finally {
     await db.end().catch(() => undefined);
   }

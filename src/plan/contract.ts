@@ -4,14 +4,14 @@ import { dropFunctionSql, dropTriggerSql } from "../sql/functions";
 import { dropIndexConcurrentlySql } from "../sql/indexes";
 import { ident } from "../sql/quote";
 import type { LiveOf, LiveState, PlanContext } from "./facts";
-import { familyContexts, lockOrder, memberLabel } from "./family";
+import { familyContexts, lockOrder } from "./family";
 import { alone, transaction, type Step, type SwapPlan } from "./step";
 
 /**
  * Contract: the old column goes (every member's, in a key family). Its indexes are dropped
  * CONCURRENTLY first (dropping them with the column would hold ACCESS EXCLUSIVE while each
- * index file is unlinked), then one short transaction drops the reverse triggers and the
- * columns; pgshift's functions last.
+ * index file is unlinked), then one short transaction drops the reverse triggers, the
+ * columns and pgshift's functions.
  */
 export function planContract(ctx: PlanContext, stateSchema: string, live: LiveState | LiveOf): SwapPlan {
   const members = familyContexts(ctx);
@@ -24,22 +24,19 @@ export function planContract(ctx: PlanContext, stateSchema: string, live: LiveSt
       .map((i) => alone(`drop the old column's index ${oldName(i.name)}`, dropIndexConcurrentlySql(t.schema, oldName(i.name))));
   });
   const swap = transaction(
-    "drop the old column (contract)",
+    "drop the old column and pgshift's functions (contract)",
     // only the members' tables: the foreign keys moved at cutover, contract does not touch them
     `LOCK TABLE ${lockOrder(members, false).join(", ")} IN ACCESS EXCLUSIVE MODE`,
     ...members.flatMap((m) => [
       dropTriggerSql(m, m.names.reverseInsertTrigger),
       dropTriggerSql(m, m.names.reverseUpdateTrigger),
       `ALTER TABLE ${m.facts.table.qualifiedName} DROP COLUMN IF EXISTS ${ident(m.names.oldColumn)}`,
+      // in the same transaction as the stage: a later step was skipped by the re-run after a
+      // crash in between (the stage already said contract), and the functions stayed for good
+      ...[m.names.reverseTriggerFunction, m.names.markIrreversibleFunction, m.names.forwardTriggerFunction, m.names.reverseConvertFunction, m.names.convertFunction].map((f) => dropFunctionSql(m, f)),
       setStageSql(stateSchema, m.names.id, "contract"),
     ]),
   );
-  const after = members.map((m) => {
-    const n = m.names;
-    return transaction(
-      `drop pgshift's functions${members.length > 1 ? ` of ${memberLabel(m)}` : ""}`,
-      ...[n.reverseTriggerFunction, n.markIrreversibleFunction, n.forwardTriggerFunction, n.reverseConvertFunction, n.convertFunction].map((f) => dropFunctionSql(m, f)),
-    );
-  });
+  const after: Step[] = [];
   return { before, swap, after };
 }

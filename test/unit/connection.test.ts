@@ -3,7 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 // types only: the @pulumi/postgresql provider plugin cannot be built here, and nothing loads it
 import type { ProviderArgs } from "@pulumi/postgresql";
 import { clientConfig, normalizeConnection, type PostgresqlProviderFields } from "../../src/db/connection";
-import { InvalidSpecError } from "../../src/errors";
+import { ConnectionLostError, InvalidSpecError, isConnectionLoss } from "../../src/errors";
 
 // Compile-time proof that the object a team passes to `new postgresql.Provider(name, args)`
 // fits pgshift's connection: if @pulumi/postgresql adds or retypes a field, tsc fails here.
@@ -47,4 +47,18 @@ describe("connection settings (@pulumi/postgresql's ProviderArgs and pgshift's o
       );
     });
   }
+});
+
+describe("isConnectionLoss and ConnectionLostError", () => {
+  const withCode = (code: string) => Object.assign(new Error("x"), { code });
+  it("connection exceptions (class 08) and the shutdown codes are losses; a lock timeout, a cancel or a plain error are not", () => {
+    for (const code of ["57P01", "57P02", "57P03", "08006", "08003"]) assert.ok(isConnectionLoss(withCode(code)), code);
+    for (const err of [withCode("55P03"), withCode("57014"), new Error("boom"), "text"]) assert.ok(!isConnectionLoss(err), String(err));
+  });
+  it("names what was running, PostgreSQL's reason and the way forward", () => {
+    const e = new ConnectionLostError("pgshift Backfill", "terminating connection due to administrator command");
+    assert.match(e.message, /^the connection to the database was lost during pgshift Backfill: terminating connection due to administrator command\. /);
+    assert.match(e.message, /run pulumi up again/);
+    assert.equal(e.name, "ConnectionLostError");
+  });
 });

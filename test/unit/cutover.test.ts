@@ -26,20 +26,18 @@ import {
 } from "./support/swapSql";
 
 describe("planCutover", () => {
-  it("before: one transaction creating the reverse conversion, the mark-irreversible function and the reverse trigger function", () => {
+  it("swap opens with the reverse conversion, the mark-irreversible function and the reverse trigger function, before the LOCK (nothing before it: a crash in between left them behind)", () => {
     const ctx = fileContext();
     const plan = planCutover(ctx, "public");
-    assert.deepEqual(plan.before, [
-      transaction(
-        "create the reverse conversion and trigger functions",
-        `CREATE OR REPLACE FUNCTION ${FN("file_size_rconv")}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT "file_size"::integer $pgshift$`,
-        `CREATE OR REPLACE FUNCTION ${FN("file_size_irrev")}(reason text) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgshift$ ` +
-          `UPDATE ${STATE} SET reversible = false, irreversible_reason = coalesce(irreversible_reason, reason), updated_at = now() ` +
-          `WHERE id = 'public.contentcuration_file.file_size' AND reversible $pgshift$`,
-        reverseTriggerFunctionSql(ctx),
-      ),
+    assert.deepEqual(plan.before, []);
+    assert.deepEqual(plan.swap.sql.slice(0, 4), [
+      `CREATE OR REPLACE FUNCTION ${FN("file_size_rconv")}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT "file_size"::integer $pgshift$`,
+      `CREATE OR REPLACE FUNCTION ${FN("file_size_irrev")}(reason text) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgshift$ ` +
+        `UPDATE ${STATE} SET reversible = false, irreversible_reason = coalesce(irreversible_reason, reason), updated_at = now() ` +
+        `WHERE id = 'public.contentcuration_file.file_size' AND reversible $pgshift$`,
+      reverseTriggerFunctionSql(ctx),
+      lock,
     ]);
-    assert.equal(plan.before[0].mode, "transaction");
   });
 
   it("swap: ONE transaction, LOCK first, forward triggers dropped, index and column renames, reverse triggers, state row last", () => {
@@ -65,7 +63,7 @@ describe("planCutover", () => {
       plan.swap.sql.at(-1),
       `UPDATE "pgshift state"."pgshift_migrations" SET stage = 'cutover', updated_at = now() WHERE id = 'public.contentcuration_file.file_size'`,
     );
-    assert.ok(plan.before[0].sql[1].includes(`UPDATE "pgshift state"."pgshift_migrations" SET reversible = false`));
+    assert.ok(plan.swap.sql[1].includes(`UPDATE "pgshift state"."pgshift_migrations" SET reversible = false`));
   });
 
   it("NOT NULL column: SET NOT NULL on the shadow (proved by the validated CHECK), drop that CHECK, DROP NOT NULL on the old column", () => {
@@ -180,8 +178,8 @@ describe("planCutover", () => {
       const ctx = fileContext(opts);
       const { swap, before, after } = planCutover(ctx, "public");
       const col = ctx.facts.table.column.name;
-      assert.equal(swap.sql[0], lock);
-      assert.deepEqual(swap.sql.slice(1, 3), [dropTrigger(`zzz_pgshift_${col}_fwd_ins`), dropTrigger(`zzz_pgshift_${col}_fwd_upd`)]);
+      assert.equal(swap.sql[3], lock);
+      assert.deepEqual(swap.sql.slice(4, 6), [dropTrigger(`zzz_pgshift_${col}_fwd_ins`), dropTrigger(`zzz_pgshift_${col}_fwd_upd`)]);
       assert.equal(swap.sql.at(-1), stage("cutover", col));
       assert.deepEqual(swap.sql.slice(-3, -1), reverseTriggers(col));
       assert.ok(!statementsOf([...before, swap, ...after]).some((s) => s.includes("CONCURRENTLY")));
@@ -206,7 +204,10 @@ describe("foreign keys of other tables that reference the column", () => {
   ] as const) {
     it(`${name}: dropped right after the lock, re-added NOT VALID before the triggers, validated after the swap`, () => {
       const p = plan();
-      assert.equal(p.swap.sql.indexOf(drop), 3, "drop right after LOCK and the two trigger drops");
+      // the key's table is locked with the family's (one LOCK, sorted), after the cutover's reverse functions
+      const familyLock = p.swap.sql.indexOf(`LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
+      assert.ok(familyLock >= 0, p.swap.sql.join("\n"));
+      assert.equal(p.swap.sql.indexOf(drop), familyLock + 3, "drop right after LOCK and the two trigger drops");
       const addAt = p.swap.sql.indexOf(add);
       assert.ok(addAt > p.swap.sql.findIndex((s) => s.includes("RENAME COLUMN")), "re-added after the columns swapped");
       assert.ok(addAt < p.swap.sql.findIndex((s) => s.startsWith("CREATE TRIGGER")), "re-added before the triggers");

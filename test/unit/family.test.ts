@@ -98,7 +98,10 @@ describe("key families (pure)", () => {
   it("cutover: ONE swap locks every table in sorted order, moves the key after every member swapped, sets every member's stage", () => {
     const plan = planCutover(family(), "public");
     const sql = plan.swap.sql;
-    assert.equal(sql[0], `LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
+    // every member's reverse functions first (created in the swap, so a crash leaves none), then the one LOCK
+    const lockAt = sql.indexOf(`LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
+    assert.equal(lockAt, 6, sql.slice(0, 7).join("\n"));
+    assert.ok(sql.slice(0, lockAt).every((s) => s.startsWith("CREATE OR REPLACE FUNCTION")));
     assert.equal(sql.filter((s) => s.startsWith("LOCK")).length, 1);
     const drop = sql.indexOf(`ALTER TABLE public.orders DROP CONSTRAINT "orders_file_id_fkey"`);
     const add = sql.indexOf(`ALTER TABLE public.orders ADD CONSTRAINT "orders_file_id_fkey" ${ORDERS_FK.definition} NOT VALID`);
@@ -108,7 +111,7 @@ describe("key families (pure)", () => {
     assert.ok(sql.some((s) => s.includes(`"public"."orders" RENAME COLUMN "file_id__pgshift_new" TO "file_id"`)));
     assert.ok(!sql.some((s) => s.includes("orders_file_id_fkey__pgshift")), "no copy of the moved key is renamed");
     assert.deepEqual(sql.filter((s) => /SET stage = 'cutover'/.test(s)).length, 2);
-    assert.equal(plan.before.length, 2);
+    assert.equal(plan.before.length, 0);
     assert.equal(plan.after[0].sql[0], `ALTER TABLE public.orders VALIDATE CONSTRAINT "orders_file_id_fkey"`);
     assert.deepEqual(plan.after.slice(1).map((s) => s.sql[0]), [`ANALYZE "public"."contentcuration_file" ("id")`, `ANALYZE "public"."orders" ("file_id")`]);
   });
@@ -123,7 +126,8 @@ describe("key families (pure)", () => {
     assert.equal(contract.swap.sql[0], `LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
     assert.ok(contract.swap.sql.some((s) => s === `ALTER TABLE "public"."orders" DROP COLUMN IF EXISTS "file_id__pgshift_old"`));
     assert.ok(contract.swap.sql.some((s) => s === `ALTER TABLE "public"."contentcuration_file" DROP COLUMN IF EXISTS "id__pgshift_old"`));
-    assert.equal(contract.after.length, 2);
+    assert.equal(contract.after.length, 0, "pgshift's functions go in the swap, with the stage");
+    assert.equal(contract.swap.sql.filter((s) => s.startsWith("DROP FUNCTION")).length, 10);
     assert.ok(statementsOf(swapSteps(contract)).every((s) => !s.includes("orders_file_id_fkey")));
   });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fitIdentifier, MAX_IDENTIFIER_BYTES, migrationNames, oldName, copyName } from "../../src/names";
-import { prng } from "../support/prng";
+import { seededRandom } from "../support/random";
 
 const bytes = (s: string) => Buffer.byteLength(s);
 
@@ -38,7 +38,7 @@ describe("fitIdentifier", () => {
   });
 
   it("property: any base (random, long, multibyte) gives <= 63 bytes, deterministically, keeping the suffix", () => {
-    const rand = prng(20240607);
+    const rand = seededRandom(20240607);
     const suffixes = ["", "_conv", "__pgshift", "__pgshift_new", "__pgshift_notnull", "_fwd_ins"];
     for (let i = 0; i < 2000; i++) {
       const base = randomName(rand, 120);
@@ -56,7 +56,7 @@ describe("fitIdentifier", () => {
   it("gives distinct names to distinct long bases that share a 60-character prefix", () => {
     const prefix = "contentcuration_file_checksum_file_size_original_upload_col_"; // 61 chars
     assert.ok(prefix.length >= 60);
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const bases = new Set<string>();
     while (bases.size < 500) bases.add(prefix + randomName(rand, 30) + String(bases.size));
     const outs = new Set([...bases].map((b) => fitIdentifier(b, "__pgshift")));

@@ -3,10 +3,7 @@ import { progressText, remaining, remainingText } from "../../backfill/progress"
 import { reltuples, type BudgetedCheckpoint } from "../../backfill/run";
 import { mismatchCountSql, oldColumnDiffersSql, shadowDiffersSql } from "../../sql/verify";
 import { INTEGER_BOUNDS, INTEGER_TYPE_NAMES } from "../../conversion";
-import { runSteps, runSwapPlan, type ExecutionStats } from "../../db/executor";
-import { readMigration } from "../../db/state";
-import { transaction } from "../../plan/step";
-import { dropFunctionSql } from "../../sql/functions";
+import { runSwapPlan } from "../../db/executor";
 import { LateReferenceError, NotReversibleError, ShadowIncompleteError } from "../../errors";
 import { planCutover, planRollback } from "../../plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../plan/expand";
@@ -98,28 +95,6 @@ async function verifyReversible(s: Session, ctx: PlanContext, row: MigrationRow 
   }
 }
 
-/**
- * A cutover whose swap did not commit (it gave up on the tables' locks, or failed) leaves the
- * reverse functions its "before" steps created: nothing uses them, and the expand's removal does
- * not know them, so a later destroy at expand would leave them behind. They are dropped again
- * (no table lock: no trigger uses them yet); a retry re-creates them.
- */
-async function dropReverseFunctionsUnlessSwapped(s: Session, members: PlanContext[]): Promise<void> {
-  try {
-    const row = await readMigration(s.db, s.stateSchema, s.names.id);
-    if (row?.stage !== "expand") return;
-    const steps = members.map((m) =>
-      transaction(
-        "drop the reverse functions of the swap that did not happen",
-        ...[m.names.reverseTriggerFunction, m.names.markIrreversibleFunction, m.names.reverseConvertFunction].map((f) => dropFunctionSql(m, f)),
-      ),
-    );
-    await runSteps(s.db, steps, s.exec);
-  } catch {
-    // best effort: the original error is the one to report
-  }
-}
-
 export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
@@ -132,13 +107,8 @@ export const cutover: ChildHandler = {
       const liveOf = await familyLive(s, members);
       for (const m of members) await verifyShadow(s, m, await memberRow(s, row, m), liveOf);
       await refuseLateReferences(s, members);
-      let stats: ExecutionStats;
-      try {
-        stats = await runSwapPlan(s.db, planCutover(ctx, s.stateSchema), s.exec);
-      } catch (err) {
-        await dropReverseFunctionsUnlessSwapped(s, members);
-        throw err;
-      }
+      // the reverse functions are created inside the swap: a swap that did not commit leaves nothing
+      const stats = await runSwapPlan(s.db, planCutover(ctx, s.stateSchema), s.exec);
       // when the application started to use the new column: the policy pack's soak before contract counts from it
       return { stage: "cutover", reversible: true, cutoverAt: new Date().toISOString(), ...stats };
     });

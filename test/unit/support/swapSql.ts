@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { LiveState } from "../../../src/plan/facts";
-import { COMPOSITE_INDEX, PARTIAL_INDEX } from "./fixtures";
+import { reverseFunctionsSql } from "../../../src/plan/cutover";
+import { COMPOSITE_INDEX, fileContext, PARTIAL_INDEX } from "./fixtures";
 
 export const T = '"public"."contentcuration_file"';
 export const STATE = '"public"."pgshift_migrations"';
@@ -47,18 +48,33 @@ function mirrorTriggers(direction: "fwd" | "rev", column: string): string[] {
 export const reverseTriggers = (column = "file_size") => mirrorTriggers("rev", column);
 export const forwardTriggers = (column = "file_size") => mirrorTriggers("fwd", column);
 
+/** The reverse functions of `column` (FN names): cutover creates them, the rollback drops them. */
+export const reverseFunctionNames = (column = "file_size") => [FN(`${column}_rev`), FN(`${column}_irrev`), FN(`${column}_rconv`)];
+export const dropReverseFunctions = (column = "file_size") => reverseFunctionNames(column).map((f) => `DROP FUNCTION IF EXISTS ${f}`);
+
+/**
+ * The CREATE FUNCTION statements that open the cutover swap: the golden text is checked once
+ * (cutover.test.ts "swap opens with ..."); here they come from the planner so the other
+ * goldens need not repeat it.
+ */
+export function reverseFunctions(column: string): string[] {
+  return reverseFunctionsSql(fileContext(column === "id" ? { changeId: true } : {}), "public");
+}
+
 const SWAPS = {
   cutover: { dropped: "fwd", aside: "__pgshift_old", back: "__pgshift_new", created: reverseTriggers, stage: "cutover" },
   rollback: { dropped: "rev", aside: "__pgshift_new", back: "__pgshift_old", created: forwardTriggers, stage: "expand" },
 } as const;
 
 /**
- * The statements of a swap of `column`: LOCK, the drop of the mirror triggers it ends, `middle`,
- * the two column renames, `afterRenames`, the mirror triggers it starts, the state row.
+ * The statements of a swap of `column`: (cutover) the reverse functions, LOCK, the drop of the
+ * mirror triggers it ends, `middle`, the two column renames, `afterRenames`, the mirror triggers
+ * it starts, (rollback) the drop of the reverse functions, the state row.
  */
 export function swapSql(swap: keyof typeof SWAPS, column: string, middle: string[], afterRenames: string[] = []): string[] {
   const s = SWAPS[swap];
   return [
+    ...(swap === "cutover" ? reverseFunctions(column) : []),
     lock,
     dropTrigger(`zzz_pgshift_${column}_${s.dropped}_ins`),
     dropTrigger(`zzz_pgshift_${column}_${s.dropped}_upd`),
@@ -67,6 +83,7 @@ export function swapSql(swap: keyof typeof SWAPS, column: string, middle: string
     renameColumn(`${column}${s.back}`, column),
     ...afterRenames,
     ...s.created(column),
+    ...(swap === "rollback" ? dropReverseFunctions(column) : []),
     stage(s.stage, column),
   ];
 }

@@ -1,5 +1,5 @@
-/** Small deterministic PRNG (mulberry32) for property tests, so a failing case can be replayed from its seed. */
-export function prng(seed: number): () => number {
+/** mulberry32: a small deterministic PRNG, so a randomized case or crash trial is reproduced from its seed. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
