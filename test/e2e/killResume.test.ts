@@ -9,13 +9,34 @@ const TABLE = "big_files";
 const ROWS = 200_000;
 
 /** Every process whose command line contains `pattern`, except this one. */
+/** Every process below this one (the CLI this test's `up` started, and its provider), from `ps`. */
+function descendants(): Set<number> {
+  const parent = new Map<number, number>();
+  for (const line of execFileSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).split("\n")) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (pid) parent.set(pid, ppid);
+  }
+  const below = new Set<number>();
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === process.pid) {
+        below.add(pid);
+        break;
+      }
+    }
+  }
+  return below;
+}
+
+/** This test's processes whose command line matches: never another run's on the same machine. */
 function pids(pattern: string): number[] {
+  const ours = descendants();
   try {
     return execFileSync("pgrep", ["-f", pattern], { encoding: "utf8" })
       .split("\n")
       .filter(Boolean)
       .map(Number)
-      .filter((p) => p !== process.pid);
+      .filter((p) => ours.has(p));
   } catch {
     return [];
   }
