@@ -141,9 +141,10 @@ describe("the server goes away mid-backfill and mid-cutover", function () {
       if (how === "terminated") assert.ok((await terminatePgshift(db)) > 0, "no pgshift backend to terminate");
       else await server.restart();
     };
-    // ConnectionLostError: what was running, the reason (PostgreSQL's 57P01 message, or pg's
-    // "Connection terminated unexpectedly" when it came between two statements), what to do
-    const gone = /the connection to the database was lost during pgshift \w+: (terminating connection due to administrator command|Connection terminated unexpectedly)\. [^\n]*run pulumi up again/;
+    // ConnectionLostError: what was running, the reason (PostgreSQL's 57P01 message, pg's
+    // "Connection terminated unexpectedly" when it came between two statements, or the socket's
+    // "read ECONNRESET" when the server closed it first: seen on PostgreSQL 18), what to do
+    const gone = /the connection to the database was lost during pgshift \w+: (terminating connection due to administrator command|Connection terminated unexpectedly|read ECONNRESET)\. [^\n]*run pulumi up again/;
 
     it(`connection ${how} mid-backfill: a clear error, then the next up completes`, async () => {
       const name = `gone_backfill_${how}`;
