@@ -127,7 +127,9 @@ export class ColumnTypeChange extends pulumi.ComponentResource {
     for (const c of CHILDREN.filter((c) => stageIndex(args.stage) >= stageIndex(c.from))) {
       // the soak policy needs the cutover's time where it judges the contract: on the Contract child
       const cutoverAt = c.kind === "contract" ? { cutoverAt: children.cutover!.result.apply((r) => (typeof r?.cutoverAt === "string" ? r.cutoverAt : null)) } : {};
-      previous = new MigrationChild(c.kind, `${name}-${c.kind}`, { ...common, ...cutoverAt, statements: plan.statements[c.key] }, {
+      // the step back to expand, also when Pulumi never recorded the Cutover (a crash right after its swap)
+      const rollBack = c.kind === "shadow-indexes" ? { rollBack: plan.apply((p) => args.stage === "expand" && p.recordedStage === "cutover") } : {};
+      previous = new MigrationChild(c.kind, `${name}-${c.kind}`, { ...common, ...cutoverAt, ...rollBack, statements: plan.statements[c.key] }, {
         parent: this,
         ...(previous ? { dependsOn: [previous] } : {}),
       });

@@ -16,6 +16,8 @@ export interface MigrationChildArgs {
   observed: pulumi.Input<Observed>;
   /** The Contract child only: when the cutover committed (the Cutover child's output), for the soak policy. */
   cutoverAt?: pulumi.Input<string | null>;
+  /** The ShadowIndexes child only: swap back a cutover Pulumi may not have recorded (src/provider/inputs.ts). */
+  rollBack?: pulumi.Input<boolean>;
 }
 
 /** One child of a ColumnTypeChange: a dynamic resource run by src/provider. */

@@ -89,7 +89,9 @@ export async function diff(_id: string, olds: ChildOutputs, news: ChildInputs): 
     !same(olds.spec, news.spec) ||
     !same(olds.statements, news.statements) ||
     !same(olds.connection, news.connection) ||
-    !same(olds.owner, news.owner);
+    !same(olds.owner, news.owner) ||
+    // a step back that the Cutover child's delete may not do (src/provider/inputs.ts)
+    news.rollBack === true;
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 

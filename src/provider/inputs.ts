@@ -28,6 +28,13 @@ export interface ChildInputs {
   observed?: Observed;
   /** The Contract child only: the Cutover child's `result.cutoverAt`, for the policy pack's soak rule. */
   cutoverAt?: string | null;
+  /**
+   * The ShadowIndexes child only: true when the component asks for expand while the state row
+   * says cutover. The step back is the Cutover child's delete, but a Cutover whose swap
+   * committed just before its `pulumi up` was killed was never recorded by Pulumi, and has no
+   * delete: this child then swaps back (the same rollback). A new true is a change (diff).
+   */
+  rollBack?: boolean;
 }
 
 /** A resolved table: its schema and name. */

@@ -25,6 +25,20 @@ describe("crash anywhere: SIGKILL at a random moment of every stage, then cancel
     if (results.length) console.log(`  [crash] ${summaryLine(results, plan.seed)}`);
   });
 
+  // the moment the random trials found once (seed 18 then): the cutover's swap has committed,
+  // Pulumi has not recorded the Cutover child, and the operator goes back to expand. The step
+  // back must still happen (ShadowIndexes does it when no Cutover is there to delete)
+  it("a crash right after the cutover swap committed, then back to expand: swapped back", async function () {
+    const at = calibration.statements[1] - 1;
+    const r = await runTrial(1_000_000, plan.settings, calibration, { position: 1, at, delayMs: 15, retreat: true });
+    console.log(`    ${trialLine(r)}`);
+    assert.match(r.crashed, /ANALYZE/, `statement ${at} of the cutover run is no longer the one after its swap: ${r.crashed}`);
+    assert.ok(r.killed && r.retreated, trialLine(r));
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.lost, 0);
+    assert.equal(r.mismatched, 0);
+  });
+
   for (let i = 0; i < plan.trials; i++) {
     it(`trial ${i + 1}: converges with no lost or mismatched row`, async function () {
       const r = await runTrial(plan.seed + i, plan.settings, calibration);

@@ -108,15 +108,23 @@ function catalogDiff(actual: string[], expected: string[]): string[] {
   return [...actual.filter((l) => !e.has(l)).map((l) => `+ ${l}`), ...expected.filter((l) => !a.has(l)).map((l) => `- ${l}`)];
 }
 
-export async function runTrial(seed: number, settings: TrialSettings, cal: Calibration): Promise<TrialResult> {
+/** A crash chosen instead of drawn from the seed: which run of the path, at which statement, and whether to go back to expand after it. */
+export interface ChosenCrash {
+  position: number;
+  at: number;
+  delayMs: number;
+  retreat: boolean;
+}
+
+export async function runTrial(seed: number, settings: TrialSettings, cal: Calibration, chosen?: ChosenCrash): Promise<TrialResult> {
   const random = seededRandom(seed);
   // consecutive seeds crash consecutive runs of the path, so any PATH.length trials cover every
   // stage; the statement, the delay and the retreat are random
-  const position = seed % PATH.length;
-  const at = 1 + Math.floor(random() * cal.statements[position]);
+  const position = chosen?.position ?? seed % PATH.length;
+  const at = chosen?.at ?? 1 + Math.floor(random() * cal.statements[position]);
   // half the kills right after the statement is sent, the rest up to 60 ms into it
-  const delayMs = random() < 0.5 ? 0 : Math.floor(random() * 60);
-  const retreat = PATH[position] === "cutover" && random() < 0.5;
+  const delayMs = chosen?.delayMs ?? (random() < 0.5 ? 0 : Math.floor(random() * 60));
+  const retreat = chosen?.retreat ?? (PATH[position] === "cutover" && random() < 0.5);
   const result: TrialResult = { seed, crashed: `${PATH_LABEL[position]} @ ${at}+${delayMs}ms`, killed: false, retreated: false, rowsChecked: 0, lost: 0, mismatched: 0, writerFailures: 0, maxWriteMs: 0, problems: [] };
 
   const db = await createTestDatabase(`crash_${seed}`);

@@ -19,7 +19,7 @@ import { planMirrorTrigger, planShadowColumn, planShadowIndexes } from "../../sr
 import { untouched } from "../../src/plan/facts";
 import { statementsOf } from "../../src/plan/step";
 import type { MigrationPlan } from "../../src/planning/planMigration";
-import { parseSpec, withoutStage, type ColumnChangeSpec } from "../../src/spec";
+import { parseSpec, withoutStage, type ColumnChangeSpec, type Stage } from "../../src/spec";
 import { fileContext } from "./support/fixtures";
 
 /** The parts of the engine's RegisterResourceRequest this test reads. */
@@ -93,6 +93,8 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
 
   /** toType of the recorded migration, as the mocked plan reports it (undefined: the one given). */
   let recordedToType: string | undefined;
+  /** The stage of the state row, as the mocked plan reports it. */
+  let recordedStage: Stage | null = null;
   before(async () => {
     // swap planMigration before the component module is loaded (see the file comment)
     const planPath = require.resolve("../../src/planning/planMigration");
@@ -105,7 +107,7 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
       ...(realExports as object),
       planMigration: async (conn: ConnectionConfig, spec: ColumnChangeSpec) => {
         planCalls.push({ conn, spec });
-        return { ...fixedPlan(spec), childSpec: { ...withoutStage(spec), toType: recordedToType ?? spec.toType } };
+        return { ...fixedPlan(spec), recordedStage, childSpec: { ...withoutStage(spec), toType: recordedToType ?? spec.toType } };
       },
     };
     delete require.cache[componentPath];
@@ -255,6 +257,22 @@ describe("ColumnTypeChange graph (Pulumi mocks)", function () {
     assert.equal(contract.parent, con.byName("con").urn);
     assert.deepEqual(contract.dependencies, [con.byName("con-cutover").urn]);
     assert.equal(registrations.filter((r) => r.name.startsWith("con")).length, 7);
+  });
+
+  it("ShadowIndexes asks to swap back only at expand over a row at cutover (a Cutover Pulumi may not have recorded)", async () => {
+    try {
+      recordedStage = "cutover";
+      const back = await build("back");
+      assert.equal(back.byName("back-shadow-indexes").inputs.rollBack, true);
+      for (const other of ["shadow-column", "mirror-trigger", "backfill"]) assert.equal(back.byName(`back-${other}`).inputs.rollBack, undefined, other);
+      const staying = await build("staying", { stage: "cutover" });
+      assert.equal(staying.byName("staying-shadow-indexes").inputs.rollBack, false);
+      recordedStage = "expand";
+      const fresh = await build("fresh");
+      assert.equal(fresh.byName("fresh-shadow-indexes").inputs.rollBack, false);
+    } finally {
+      recordedStage = null;
+    }
   });
 
   it("expand has no Cutover or Contract child", async () => {

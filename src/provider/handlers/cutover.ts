@@ -95,6 +95,24 @@ async function verifyReversible(s: Session, ctx: PlanContext, row: MigrationRow 
   }
 }
 
+/**
+ * The step back from cutover to expand, every member at once: refused unless every member is
+ * still reversible. The Cutover child's delete runs it, and ShadowIndexes when the component
+ * asks for expand while the row says cutover (a Cutover Pulumi never recorded); whichever runs
+ * first does it, the other then finds the row at expand.
+ */
+export async function rollBackCutover(s: Session, row: MigrationRow): Promise<void> {
+  const ctx = contextOf(s, row);
+  const members = familyOf(s, row);
+  for (const m of members) await verifyReversible(s, m, await memberRow(s, row, m));
+  // the swap hands the shadow's constraint indexes and NOT NULL check back to the old
+  // columns: the copies are rebuilt after it, planned from the catalog as it then is
+  await runSwapPlan(s.db, planRollback(ctx, s.stateSchema, await familyLive(s, members)), s.exec, async () => {
+    const after = await familyLive(s, members);
+    return members.flatMap((m) => planShadowIndexes(m, after(m)));
+  });
+}
+
 export const cutover: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
@@ -115,17 +133,7 @@ export const cutover: ChildHandler = {
   },
   async remove(props, log) {
     await withSession(props, log, async (s) => {
-      if (!s.row || s.row.stage !== "cutover") return;
-      const row = s.row;
-      const ctx = contextOf(s, row);
-      const members = familyOf(s, row);
-      for (const m of members) await verifyReversible(s, m, await memberRow(s, row, m));
-      // the swap hands the shadow's constraint indexes and NOT NULL check back to the old
-      // columns: the copies are rebuilt after it, planned from the catalog as it then is
-      await runSwapPlan(s.db, planRollback(ctx, s.stateSchema, await familyLive(s, members)), s.exec, async () => {
-        const after = await familyLive(s, members);
-        return members.flatMap((m) => planShadowIndexes(m, after(m)));
-      });
+      if (s.row?.stage === "cutover") await rollBackCutover(s, s.row);
     });
   },
   async read(props) {

@@ -3,12 +3,19 @@ import { reltuples } from "../../backfill/run";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
 import { lateReferences } from "../../preflight/family";
 import { contextOf, familyOf, readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, unfinishedBackfill, withSession } from "../session";
+import { readMigration } from "../../db/state";
+import { rollBackCutover } from "./cutover";
 import type { ChildHandler } from "./types";
 
 export const shadowIndexes: ChildHandler = {
   async apply(inputs, log) {
     return withSession(inputs, log, async (s) => {
-      const row = requireRow(s, "ShadowIndexes");
+      let row = requireRow(s, "ShadowIndexes");
+      if (inputs.rollBack && row.stage === "cutover") {
+        log(`pgshift: ${s.names.id}: the state row says cutover but the stage asked for is expand: swapping back`);
+        await rollBackCutover(s, row);
+        row = (await readMigration(s.db, s.stateSchema, row.id)) ?? row;
+      }
       if (row.stage !== "expand") return { stage: row.stage };
       const ctx = contextOf(s, row);
       const unfinished = await unfinishedBackfill(s, row);
