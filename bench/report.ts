@@ -72,7 +72,7 @@ function resultsMarkdown({ run, machine, summary, results, pgbench, skipped }: B
     "ran against it, and pgbench (TPC-B) ran against its own tables on the same server for the whole run.",
     "\"Longest writer stall\" is the longest single writer statement that overlapped the operation: how long the application was blocked.",
     "",
-    `**Caveat**: the machine is shared and has ${machine.nproc} cores; other engineers' test suites ran on it during this run (load average ${run.loadAvgStart.join(" / ")} at the start, ${run.loadAvgEnd.join(" / ")} at the end), so absolute times are noisy; the side-by-side ratios are the point.`,
+    `**Caveat**: the machine has ${machine.nproc} cores and may be shared with other work (load average ${run.loadAvgStart.join(" / ")} at the start, ${run.loadAvgEnd.join(" / ")} at the end), so absolute times are noisy; the side-by-side ratios are the point.`,
     "",
     "## summary.json",
     "",
