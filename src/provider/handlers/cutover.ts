@@ -11,7 +11,7 @@ import type { LiveOf, PlanContext } from "../../plan/facts";
 import { lateReferences } from "../../preflight/family";
 import type { MigrationRow } from "../../db/state";
 import { keyAsText } from "../../sql/quote";
-import { contextOf, familyLive, familyOf, memberRow, requireRow, withSession, type Session } from "../session";
+import { contextOf, familyLive, familyOf, memberRow, requireRow, runForEachMember, withSession, type Session } from "../session";
 import type { ChildHandler } from "./types";
 
 const SAMPLE_KEYS = 5;
@@ -134,6 +134,9 @@ export const cutover: ChildHandler = {
   async remove(props, log) {
     await withSession(props, log, async (s) => {
       if (s.row?.stage === "cutover") await rollBackCutover(s, s.row);
+      // already at expand: a rollback (this delete's, or ShadowIndexes') whose swap committed
+      // before its run was killed has not rebuilt the copies its swap handed back; build what is missing
+      else if (s.row?.stage === "expand") await runForEachMember(s, s.row, planShadowIndexes);
     });
   },
   async read(props) {
