@@ -96,7 +96,7 @@ async function readIndexes(db: ClientBase, oid: number, attnum: number): Promise
               OR $2 = ANY (i.indkey::int2[]) AS "coversColumn",
             (SELECT json_agg(json_build_object(
                       'column', CASE WHEN k.attnum > 0 THEN a.attname END,
-                      'expression', pg_get_indexdef(i.indexrelid, k.n::int, true),
+                      'expression', pg_get_indexdef(i.indexrelid, k.n::int, false),
                       'opclass', CASE WHEN NOT opc.opcdefault THEN opc.opcname END,
                       'collation', CASE WHEN k.coll <> 0 AND k.coll IS DISTINCT FROM a.attcollation THEN co.collname END,
                       'descending', (k.opt & 1) = 1,
