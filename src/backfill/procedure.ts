@@ -2,7 +2,7 @@ import type { PlanContext } from "../plan/facts";
 import { dollarQuote } from "../sql/dollarQuote";
 import { literal, qualified } from "../sql/quote";
 import { stateTableName } from "../sql/state";
-import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, physicalBatchSql, tableBytesSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, tableBytesSql } from "./sql";
 import { nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
 
 export function backfillProcedureName(ctx: PlanContext): string {
@@ -32,12 +32,19 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
   const upper = keys.map((_, i) => `cp->'upperKey'->>${i}`).join(", ");
   const last = keys.map((_, i) => `cp->'lastKey'->>${i}`).join(", ");
   const session = batchSessionSql(ctx).map((s) => `    ${s};\n`).join("");
+  const lastOfBatch = keys.map((_, i) => `r.last->>${i}`).join(", ");
+  const keyset = (fromStart: boolean, using: string) =>
+    `EXECUTE ${literal(batchBoundSql(ctx, fromStart))} INTO r USING ${using};\n` +
+    `          IF r.last IS NOT NULL THEN\n` +
+    `            EXECUTE ${literal(batchUpdateSql(ctx, fromStart))} INTO rows_updated USING ${lastOfBatch}${fromStart ? "" : `, ${last}`};\n` +
+    `          END IF;`;
   const batch = physical
-    ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size);`
+    ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size);\n` +
+      `        rows_updated := r.updated;`
     : `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
-      `          EXECUTE ${literal(batchSql(ctx, true))} INTO r USING ${upper}, size;\n` +
+      `          ${keyset(true, `${upper}, size`)}\n` +
       `        ELSE\n` +
-      `          EXECUTE ${literal(batchSql(ctx, false))} INTO r USING ${upper}, size, ${last};\n` +
+      `          ${keyset(false, `${upper}, size, ${last}`)}\n` +
       `        END IF;`;
   const moved = physical
     ? `jsonb_build_object('page', (cp->>'page')::bigint + size, 'done', (cp->>'page')::bigint + size >= (cp->>'pages')::bigint)`
@@ -47,6 +54,7 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
 DECLARE
   cp jsonb;
   r record;
+  rows_updated bigint;
   size bigint;
   t0 timestamptz;
   mark timestamptz := clock_timestamp();
@@ -76,6 +84,7 @@ BEGIN
     PERFORM set_config('lock_timeout', '${ctx.spec.lock.lockTimeoutMs}', true);
 ${session}    t0 := clock_timestamp();
     locked_out := false;
+    rows_updated := 0;
     BEGIN
         ${batch}
     EXCEPTION WHEN lock_not_available THEN
@@ -89,7 +98,7 @@ ${session}    t0 := clock_timestamp();
     elapsed := extract(epoch FROM clock_timestamp() - t0) * 1000;
     cp := cp || ${moved} || jsonb_build_object(
       'rowsScanned', (cp->>'rowsScanned')::bigint + r.scanned,
-      'rowsUpdated', (cp->>'rowsUpdated')::bigint + r.updated,
+      'rowsUpdated', (cp->>'rowsUpdated')::bigint + rows_updated,
       'batches', coalesce((cp->>'batches')::bigint, 0) + 1,
       'batchSize', ${nextBatchSizeSql("size", "elapsed", b.targetBatchMs, bounds.min, bounds.max)},
       'lastBatchMs', round(elapsed),

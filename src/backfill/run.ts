@@ -4,7 +4,7 @@ import { saveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
-import { batchSessionSql, batchSql, DATABASE_LOAD_SQL, physicalBatchSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql } from "./sql";
 import { loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
@@ -49,15 +49,26 @@ export async function batchBounds(db: ClientBase, ctx: PlanContext, physical: bo
   return { perPage, min, max: Math.max(min, Math.round(b.maxBatchSize / perPage)), initial: Math.max(min, Math.round(b.batchSize / perPage)) };
 }
 
-/** The statement of the next batch and its parameters, and how a result moves the checkpoint on. */
-interface BatchPlan {
-  sql: string;
-  params: unknown[];
-  next(prev: BudgetedCheckpoint, r: { scanned: number; updated: number; last?: string[] | null }): BudgetedCheckpoint;
+interface BatchResult {
+  scanned: number;
+  updated: number;
+  last?: string[] | null;
 }
 
-function planBatch(ctx: PlanContext, cp: BudgetedCheckpoint, size: number, sql: { first: string; next: string; physical: string }): BatchPlan {
-  const counted = (prev: BudgetedCheckpoint, r: { scanned: number; updated: number }) => ({
+interface BatchSql {
+  bound: { first: string; next: string };
+  update: { first: string; next: string };
+  physical: string;
+}
+
+/** The statements of the next batch, run inside its transaction, and how a result moves the checkpoint on. */
+interface BatchPlan {
+  run(db: ClientBase): Promise<BatchResult>;
+  next(prev: BudgetedCheckpoint, r: BatchResult): BudgetedCheckpoint;
+}
+
+function planBatch(cp: BudgetedCheckpoint, size: number, sql: BatchSql): BatchPlan {
+  const counted = (prev: BudgetedCheckpoint, r: BatchResult) => ({
     ...prev,
     rowsScanned: prev.rowsScanned + r.scanned,
     rowsUpdated: prev.rowsUpdated + r.updated,
@@ -68,14 +79,19 @@ function planBatch(ctx: PlanContext, cp: BudgetedCheckpoint, size: number, sql: 
     const from = cp.page ?? 0;
     const to = from + size;
     return {
-      sql: sql.physical,
-      params: [`(${from},0)`, `(${to},0)`],
+      run: async (db) => (await db.query<BatchResult>(sql.physical, [`(${from},0)`, `(${to},0)`])).rows[0],
       next: (prev, r) => ({ ...counted(prev, r), page: to, done: to >= (prev.pages ?? 0) }),
     };
   }
+  const lower = cp.lastKey ?? [];
+  const variant = cp.lastKey ? "next" : "first";
   return {
-    sql: cp.lastKey ? sql.next : sql.first,
-    params: [...(cp.upperKey as string[]), size, ...(cp.lastKey ?? [])],
+    run: async (db) => {
+      const { scanned, last } = (await db.query<{ scanned: number; last: string[] | null }>(sql.bound[variant], [...(cp.upperKey as string[]), size, ...lower])).rows[0];
+      if (!last) return { scanned, updated: 0, last };
+      const { updated } = (await db.query<{ updated: number }>(sql.update[variant], [...last, ...lower])).rows[0];
+      return { scanned, updated, last };
+    },
     next: (prev, r) => ({ ...counted(prev, r), lastKey: r.last ?? prev.lastKey, done: r.scanned < size }),
   };
 }
@@ -123,7 +139,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
-  const sql = { first: batchSql(ctx, true), next: batchSql(ctx, false), physical: physicalBatchSql(ctx) };
+  const sql: BatchSql = {
+    bound: { first: batchBoundSql(ctx, true), next: batchBoundSql(ctx, false) },
+    update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },
+    physical: physicalBatchSql(ctx),
+  };
   const checkpointSql = saveCheckpointSql(opts.stateSchema);
   const physical = checkpoint.order === "physical";
   const { perPage, min: minSize, max: maxSize, initial } = await batchBounds(db, ctx, physical);
@@ -162,7 +182,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       await new Promise((r) => setTimeout(r, wait));
       continue;
     }
-    const batch = planBatch(ctx, checkpoint, batchSize, sql);
+    const batch = planBatch(checkpoint, batchSize, sql);
     const t0 = Date.now();
     const prev = checkpoint;
     const result = await withLockRetry(db, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
@@ -170,8 +190,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       try {
         await db.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
         for (const stmt of batchSessionSql(ctx)) await db.query(stmt);
-        const { rows } = await db.query<{ scanned: number; updated: number; last?: string[] | null }>(batch.sql, batch.params);
-        const counted = batch.next(prev, rows[0]);
+        const counted = batch.next(prev, await batch.run(db));
         const next: BudgetedCheckpoint =
           budgetMs === undefined ? counted : { ...counted, spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (counted.rowsScanned - scannedBefore) } };
         await db.query(checkpointSql, [idOf(ctx), JSON.stringify(next)]);

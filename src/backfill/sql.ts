@@ -3,34 +3,51 @@ import { convertFunctionName, dropTriggerSql } from "../sql/functions";
 import { ident, literal, qualified } from "../sql/quote";
 
 /**
- * The backfill's statements. One batch = one statement in one transaction: pick the next
- * `limit` keys after the checkpoint (keyset order over the table's key, any key type, composite
- * included), set shadow = convert(column) on those whose shadow differs, and return the
- * batch's last key as text for the checkpoint.
+ * A keyset batch is two statements in one transaction. The first picks the next `limit` keys
+ * after the checkpoint (keyset order over the table's key, any key type, composite included)
+ * from the key's index and returns how many there are and the last of them, as text.
  *
  * Parameters: $1..$n the upper bound key, $n+1 the limit, $n+2..$2n+1 the lower bound key
  * (only in the `fromStart = false` variant).
  */
-export function batchSql(ctx: PlanContext, fromStart: boolean): string {
-  const t = ctx.facts.table;
-  const keys = t.keyColumns;
+export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
+  const keys = ctx.facts.table.keyColumns;
   const n = keys.length;
   const list = keys.map((k) => ident(k.name)).join(", ");
-  const row = (prefix: string) => `(${keys.map((k) => `${prefix}${ident(k.name)}`).join(", ")})`;
-  const params = (first: number) => `(${keys.map((k, i) => `$${first + i}::${k.type}`).join(", ")})`;
-  const conv = `${convertFunctionName(ctx)}(t.${ident(t.column.name)})`;
-  const shadow = ident(ctx.names.shadowColumn);
-  const range = (prefix: string) => `${fromStart ? "" : `${row(prefix)} > ${params(n + 2)} AND `}${row(prefix)} <= ${params(1)}`;
-  // the key range is repeated on the UPDATE side: with it only in the CTE, the planner may
-  // join through a key scan from the start of the table, so each batch cost more than the
-  // one before (measured: 845,001 index rows read for a 50,000-row batch at key 900,000)
   return (
-    `WITH batch AS MATERIALIZED (SELECT ${list} FROM ${t.qualifiedName} WHERE ${range("")} ORDER BY ${list} LIMIT $${n + 1}), ` +
-    `updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} FROM batch WHERE ${row("t.")} = ${row("batch.")} ` +
-    `AND ${range("t.")} AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1) ` +
-    `SELECT (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM updated)::int AS updated, ` +
+    `WITH batch AS MATERIALIZED (SELECT ${list} FROM ${ctx.facts.table.qualifiedName} WHERE ${keyRange(ctx, "", 1, fromStart ? null : n + 2)} ORDER BY ${list} LIMIT $${n + 1}) ` +
+    `SELECT (SELECT count(*) FROM batch)::int AS scanned, ` +
     `(SELECT json_build_array(${keys.map((k) => `${ident(k.name)}::text`).join(", ")}) FROM batch ORDER BY ${keys.map((k) => `${ident(k.name)} DESC`).join(", ")} LIMIT 1) AS last`
   );
+}
+
+/**
+ * The second statement of a keyset batch: set shadow = convert(column) on the rows of the key
+ * range (lower, last] whose shadow differs. A plain range, not a join with the first
+ * statement's keys: with real bounds the planner scans just that range of the key's index
+ * (measured, 1M rows, production settings: the join ran at 0.6x of one plain UPDATE, the range
+ * at 1.0x; a join can also walk the index from the start of the table, each batch costing more
+ * than the one before).
+ *
+ * Parameters: $1..$n the batch's last key, $n+1..$2n the lower bound key (only in the
+ * `fromStart = false` variant).
+ */
+export function batchUpdateSql(ctx: PlanContext, fromStart: boolean): string {
+  const t = ctx.facts.table;
+  const conv = `${convertFunctionName(ctx)}(t.${ident(t.column.name)})`;
+  const shadow = ident(ctx.names.shadowColumn);
+  return (
+    `WITH updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${keyRange(ctx, "t.", 1, fromStart ? null : t.keyColumns.length + 1)} ` +
+    `AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1) SELECT count(*)::int AS updated FROM updated`
+  );
+}
+
+/** `(key) > ($lower..) AND (key) <= ($upper..)`, the lower bound left out when null; `prefix` qualifies the key columns. */
+function keyRange(ctx: PlanContext, prefix: string, upper: number, lower: number | null): string {
+  const keys = ctx.facts.table.keyColumns;
+  const row = `(${keys.map((k) => `${prefix}${ident(k.name)}`).join(", ")})`;
+  const params = (first: number) => `(${keys.map((k, i) => `$${first + i}::${k.type}`).join(", ")})`;
+  return `${lower === null ? "" : `${row} > ${params(lower)} AND `}${row} <= ${params(upper)}`;
 }
 
 /** The largest key now; rows inserted later get their shadow from the trigger. */
@@ -107,5 +124,5 @@ export function coverTriggerSql(ctx: PlanContext): string[] {
 /** What `pulumi preview` shows for the Backfill child. */
 export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical" = "keyset"): string[] {
   if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), physicalBatchSql(ctx)];
-  return [upperKeySql(ctx), ...batchSessionSql(ctx), batchSql(ctx, true), batchSql(ctx, false)];
+  return [upperKeySql(ctx), ...batchSessionSql(ctx), batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
 }

@@ -3,7 +3,7 @@ import { resolveOrder } from "../../src/backfill/checkpoint";
 import { backfillJobName, onDatabase } from "../../src/backfill/cron";
 import { backfillPreview } from "../../src/backfill/preview";
 import { backfillCallSql, backfillProcedureSql } from "../../src/backfill/procedure";
-import { batchSql, coverTriggerSql, physicalBatchSql } from "../../src/backfill/sql";
+import { batchBoundSql, batchUpdateSql, coverTriggerSql, physicalBatchSql } from "../../src/backfill/sql";
 import { fileContext } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
@@ -39,7 +39,10 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
     const ctx = fileContext({}, { backfill: { runner: "database" } });
     const sql = backfillProcedureSql(ctx, "public", { min: 100, max: 50_000 }, false);
     assert.ok(sql.startsWith(`CREATE OR REPLACE PROCEDURE "public"."pgshift_contentcuration_file_file_size_7770b426_bfill"() LANGUAGE plpgsql AS $pgshift$`));
-    for (const fromStart of [true, false]) assert.ok(sql.includes(`EXECUTE '${batchSql(ctx, fromStart).replace(/'/g, "''")}'`), `batchSql(${fromStart}) inside`);
+    for (const fromStart of [true, false]) {
+      assert.ok(sql.includes(`EXECUTE '${batchBoundSql(ctx, fromStart).replace(/'/g, "''")}' INTO r`), `batchBoundSql(${fromStart}) inside`);
+      assert.ok(sql.includes(`EXECUTE '${batchUpdateSql(ctx, fromStart).replace(/'/g, "''")}' INTO rows_updated USING r.last->>0`), `batchUpdateSql(${fromStart}) inside`);
+    }
     assert.match(sql, /cp->>'runner' IS DISTINCT FROM 'database' THEN\n\s+COMMIT;\n\s+RETURN;/);
     assert.match(sql, /UPDATE "public"\."pgshift_migrations" SET backfill = cp, updated_at = now\(\) WHERE id = 'public\.contentcuration_file\.file_size';\n\s+COMMIT;/);
     assert.match(sql, /EXCEPTION WHEN lock_not_available THEN/);
