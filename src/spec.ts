@@ -129,7 +129,7 @@ export const DEFAULT_BACKFILL: BackfillSettings = {
   batchSize: 5000,
   maxBatchSize: 50000,
   pauseMs: 0,
-  targetBatchMs: 200,
+  targetBatchMs: 50,
   maxReplicationLagMs: 10000,
   maxTransactionAgeMs: 0,
   runner: "client",

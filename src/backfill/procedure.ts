@@ -106,6 +106,8 @@ ${session}    t0 := clock_timestamp();
                                   'rows', coalesce((cp->'spent'->>'rows')::bigint, 0) + r.scanned));
     IF (cp->>'done')::boolean THEN
       cp := cp || jsonb_build_object('tableBytesAfter', (${tableBytesSql(ctx)}));
+      -- the batch that finishes waits for its flush: "done" is what the next stages act on
+      PERFORM set_config('synchronous_commit', 'on', true);
     END IF;
     UPDATE ${stateTableName(stateSchema)} SET backfill = cp, updated_at = now() WHERE id = ${id};
     COMMIT;

@@ -186,14 +186,15 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     const t0 = Date.now();
     const prev = checkpoint;
     const result = await withLockRetry(db, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
-      await db.query("BEGIN");
+      // one round trip for the transaction's start: with short batches every round trip shows
       try {
-        await db.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-        for (const stmt of batchSessionSql(ctx)) await db.query(stmt);
+        await db.query(["BEGIN", `SET LOCAL lock_timeout = ${lockTimeoutMs}`, ...batchSessionSql(ctx)].join("; "));
         const counted = batch.next(prev, await batch.run(db));
         const next: BudgetedCheckpoint =
           budgetMs === undefined ? counted : { ...counted, spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (counted.rowsScanned - scannedBefore) } };
         await db.query(checkpointSql, [idOf(ctx), JSON.stringify(next)]);
+        // the batch that finishes waits for its flush: "done" is what the next stages act on
+        if (next.done) await db.query("SET LOCAL synchronous_commit = on");
         await db.query("COMMIT");
         return next;
       } catch (err) {

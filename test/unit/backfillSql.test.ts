@@ -75,6 +75,6 @@ describe("backfill SQL", () => {
       mismatchCountSql(ctx),
       `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
-    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)]);
+    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), "SET LOCAL synchronous_commit = off", batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)]);
   });
 });

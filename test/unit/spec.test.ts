@@ -28,7 +28,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 200, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
