@@ -6,6 +6,7 @@ import { ident } from "../sql/quote";
 import type { LiveOf, LiveState, PlanContext } from "./facts";
 import { familyContexts, lockOrder } from "./family";
 import { alone, transaction, type Step, type SwapPlan } from "./step";
+import { swapLockSql } from "./swapLock";
 
 /**
  * Contract: the old column goes (every member's, in a key family). Its indexes are dropped
@@ -26,7 +27,7 @@ export function planContract(ctx: PlanContext, stateSchema: string, live: LiveSt
   const swap = transaction(
     "drop the old column and pgshift's functions (contract)",
     // only the members' tables: the foreign keys moved at cutover, contract does not touch them
-    `LOCK TABLE ${lockOrder(members, false).join(", ")} IN ACCESS EXCLUSIVE MODE`,
+    ...swapLockSql(lockOrder(members, false)),
     ...members.flatMap((m) => [
       dropTriggerSql(m, m.names.reverseInsertTrigger),
       dropTriggerSql(m, m.names.reverseUpdateTrigger),

@@ -11,6 +11,7 @@ import { ensureIndexSteps, shadowObjects } from "./expand";
 import type { LiveOf, LiveState, PlanContext } from "./facts";
 import { familyContexts, lockOrder, memberLabel, movedKeys } from "./family";
 import { alone, transaction, type Step, type SwapPlan } from "./step";
+import { swapLockSql } from "./swapLock";
 
 /** Cutover and its inverse, each a SwapPlan (see ./step). */
 
@@ -59,14 +60,14 @@ function movedTriggersSql(ctx: PlanContext): string[] {
 }
 
 /**
- * How both swaps begin: every table's lock first, in the family's one order (so every later
+ * How both swaps begin: every table's lock first (swapLock.ts), in the family's one order (so every later
  * statement runs without waiting again, and two swaps cannot deadlock), then each member's
  * triggers that kept the other column in sync, then the foreign keys that point at the keys
  * being moved.
  */
 function swapOpening(members: PlanContext[], triggers: (n: PlanContext["names"]) => string[], dropForeignKeys: string[]): string[] {
   return [
-    `LOCK TABLE ${lockOrder(members).join(", ")} IN ACCESS EXCLUSIVE MODE`,
+    ...swapLockSql(lockOrder(members)),
     ...members.flatMap((m) => triggers(m.names).map((t) => dropTriggerSql(m, t))),
     ...dropForeignKeys,
   ];

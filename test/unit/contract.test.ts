@@ -3,6 +3,7 @@ import { planContract } from "../../src/plan/contract";
 import { swapSteps } from "../../src/plan/step";
 import { untouched, type LiveState } from "../../src/plan/facts";
 import { alone, transaction } from "../../src/plan/step";
+import { yieldingLockSql } from "../../src/plan/swapLock";
 import { COMPOSITE_INDEX, fileContext, PARTIAL_INDEX, PKEY, UNIQUE_KEY } from "./support/fixtures";
 
 const T = '"public"."contentcuration_file"';
@@ -58,6 +59,7 @@ describe("planContract", () => {
       plan.swap,
       transaction(
         "drop the old column and pgshift's functions (contract)",
+        yieldingLockSql([T]),
         `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,
         `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_rev_ins" ON ${T}`,
         `DROP TRIGGER IF EXISTS "zzz_pgshift_file_size_rev_upd" ON ${T}`,
@@ -86,6 +88,7 @@ describe("planContract", () => {
   it("a serial PRIMARY KEY column: the old column's triggers and column by its own names, state row of id, stateSchema honoured", () => {
     const plan = planContract(fileContext({ changeId: true }), "pgshift", untouched(fileContext({ changeId: true }).facts));
     assert.deepEqual(plan.swap.sql, [
+      yieldingLockSql([T]),
       `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`,
       `DROP TRIGGER IF EXISTS "zzz_pgshift_id_rev_ins" ON ${T}`,
       `DROP TRIGGER IF EXISTS "zzz_pgshift_id_rev_upd" ON ${T}`,

@@ -13,6 +13,7 @@ import {
   FN,
   keyOnIndex,
   lock,
+  yieldingLock,
   notNullByCheck,
   position,
   renameColumn,
@@ -30,12 +31,13 @@ describe("planCutover", () => {
     const ctx = fileContext();
     const plan = planCutover(ctx, "public");
     assert.deepEqual(plan.before, []);
-    assert.deepEqual(plan.swap.sql.slice(0, 4), [
+    assert.deepEqual(plan.swap.sql.slice(0, 5), [
       `CREATE OR REPLACE FUNCTION ${FN("file_size_rconv")}("file_size" bigint) RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS $pgshift$ SELECT "file_size"::integer $pgshift$`,
       `CREATE OR REPLACE FUNCTION ${FN("file_size_irrev")}(reason text) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgshift$ ` +
         `UPDATE ${STATE} SET reversible = false, irreversible_reason = coalesce(irreversible_reason, reason), updated_at = now() ` +
         `WHERE id = 'public.contentcuration_file.file_size' AND reversible $pgshift$`,
       reverseTriggerFunctionSql(ctx),
+      yieldingLock,
       lock,
     ]);
   });
@@ -178,8 +180,8 @@ describe("planCutover", () => {
       const ctx = fileContext(opts);
       const { swap, before, after } = planCutover(ctx, "public");
       const col = ctx.facts.table.column.name;
-      assert.equal(swap.sql[3], lock);
-      assert.deepEqual(swap.sql.slice(4, 6), [dropTrigger(`zzz_pgshift_${col}_fwd_ins`), dropTrigger(`zzz_pgshift_${col}_fwd_upd`)]);
+      assert.deepEqual(swap.sql.slice(3, 5), [yieldingLock, lock]);
+      assert.deepEqual(swap.sql.slice(5, 7), [dropTrigger(`zzz_pgshift_${col}_fwd_ins`), dropTrigger(`zzz_pgshift_${col}_fwd_upd`)]);
       assert.equal(swap.sql.at(-1), stage("cutover", col));
       assert.deepEqual(swap.sql.slice(-3, -1), reverseTriggers(col));
       assert.ok(!statementsOf([...before, swap, ...after]).some((s) => s.includes("CONCURRENTLY")));

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { planContract } from "../../src/plan/contract";
 import { planCutover, planRollback } from "../../src/plan/cutover";
 import { planShadowIndexes, shadowObjects } from "../../src/plan/expand";
+import { yieldingLockSql } from "../../src/plan/swapLock";
 import { planContext, untouched, type MigrationFacts, type PlanContext } from "../../src/plan/facts";
 import { familyContexts, familyKeys, foreignKeyIdentity, isMovedKey, lockOrder, memberSpec, sharedCoverage, withFamily } from "../../src/plan/family";
 import { statementsOf, swapSteps } from "../../src/plan/step";
@@ -98,10 +99,11 @@ describe("key families (pure)", () => {
   it("cutover: ONE swap locks every table in sorted order, moves the key after every member swapped, sets every member's stage", () => {
     const plan = planCutover(family(), "public");
     const sql = plan.swap.sql;
-    // every member's reverse functions first (created in the swap, so a crash leaves none), then the one LOCK
+    // every member's reverse functions first (created in the swap, so a crash leaves none), then the one LOCK (after the yielding one)
     const lockAt = sql.indexOf(`LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
-    assert.equal(lockAt, 6, sql.slice(0, 7).join("\n"));
-    assert.ok(sql.slice(0, lockAt).every((s) => s.startsWith("CREATE OR REPLACE FUNCTION")));
+    assert.equal(lockAt, 7, sql.slice(0, 8).join("\n"));
+    assert.ok(sql.slice(0, lockAt - 1).every((s) => s.startsWith("CREATE OR REPLACE FUNCTION")));
+    assert.equal(sql[lockAt - 1], yieldingLockSql(['"public"."contentcuration_file"', '"public"."orders"']));
     assert.equal(sql.filter((s) => s.startsWith("LOCK")).length, 1);
     const drop = sql.indexOf(`ALTER TABLE public.orders DROP CONSTRAINT "orders_file_id_fkey"`);
     const add = sql.indexOf(`ALTER TABLE public.orders ADD CONSTRAINT "orders_file_id_fkey" ${ORDERS_FK.definition} NOT VALID`);
@@ -119,11 +121,11 @@ describe("key families (pure)", () => {
   it("rollback and contract cover every member in one swap too", () => {
     const ctx = family();
     const back = planRollback(ctx, "public", (m) => untouched(m.facts));
-    assert.ok(back.swap.sql[0].startsWith(`LOCK TABLE "public"."contentcuration_file", "public"."orders"`));
+    assert.ok(back.swap.sql[1].startsWith(`LOCK TABLE "public"."contentcuration_file", "public"."orders"`));
     assert.equal(back.swap.sql.filter((s) => /SET stage = 'expand'/.test(s)).length, 2);
     assert.ok(back.swap.sql.some((s) => s.includes(`"public"."orders" RENAME COLUMN "file_id" TO "file_id__pgshift_new"`)));
     const contract = planContract(ctx, "public", (m) => untouched(m.facts));
-    assert.equal(contract.swap.sql[0], `LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
+    assert.equal(contract.swap.sql[1], `LOCK TABLE "public"."contentcuration_file", "public"."orders" IN ACCESS EXCLUSIVE MODE`);
     assert.ok(contract.swap.sql.some((s) => s === `ALTER TABLE "public"."orders" DROP COLUMN IF EXISTS "file_id__pgshift_old"`));
     assert.ok(contract.swap.sql.some((s) => s === `ALTER TABLE "public"."contentcuration_file" DROP COLUMN IF EXISTS "id__pgshift_old"`));
     assert.equal(contract.after.length, 0, "pgshift's functions go in the swap, with the stage");

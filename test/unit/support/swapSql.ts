@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { LiveState } from "../../../src/plan/facts";
 import { reverseFunctionsSql } from "../../../src/plan/cutover";
+import { yieldingLockSql } from "../../../src/plan/swapLock";
 import { COMPOSITE_INDEX, fileContext, PARTIAL_INDEX } from "./fixtures";
 
 export const T = '"public"."contentcuration_file"';
@@ -18,6 +19,8 @@ export const FN = (name: string) => `"public"."pgshift_contentcuration_file_${na
 /** A live state with nothing in it. */
 export const EMPTY: LiveState = { columns: [], columnTypes: {}, functions: [], triggers: [], indexes: {}, constraints: {} };
 
+/** SHARE UPDATE EXCLUSIVE first, waited for past deadlock_timeout (an autovacuum in the way yields), then ACCESS EXCLUSIVE. */
+export const yieldingLock = yieldingLockSql([T]);
 export const lock = `LOCK TABLE ${T} IN ACCESS EXCLUSIVE MODE`;
 export const dropTrigger = (name: string) => `DROP TRIGGER IF EXISTS "${name}" ON ${T}`;
 export const renameIndex = (from: string, to: string) => `ALTER INDEX "public"."${from}" RENAME TO "${to}"`;
@@ -67,7 +70,7 @@ const SWAPS = {
 } as const;
 
 /**
- * The statements of a swap of `column`: (cutover) the reverse functions, LOCK, the drop of the
+ * The statements of a swap of `column`: (cutover) the reverse functions, the two LOCKs, the drop of the
  * mirror triggers it ends, `middle`, the two column renames, `afterRenames`, the mirror triggers
  * it starts, (rollback) the drop of the reverse functions, the state row.
  */
@@ -75,6 +78,7 @@ export function swapSql(swap: keyof typeof SWAPS, column: string, middle: string
   const s = SWAPS[swap];
   return [
     ...(swap === "cutover" ? reverseFunctions(column) : []),
+    yieldingLock,
     lock,
     dropTrigger(`zzz_pgshift_${column}_${s.dropped}_ins`),
     dropTrigger(`zzz_pgshift_${column}_${s.dropped}_upd`),
