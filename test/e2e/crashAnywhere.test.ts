@@ -42,9 +42,9 @@ describe("crash anywhere: SIGKILL at a random moment of every stage, then cancel
   // a crash at the COMMIT of the rollback's swap (seed 2 found it): the copies the swap handed
   // back are rebuilt after it, and the re-run at expand (the Cutover's delete) builds what is missing
   it("a crash at the rollback swap's COMMIT: the re-run rebuilds the copies", async function () {
-    const r = await runTrial(3_000_036, plan.settings, calibration, { position: 2, at: 36, delayMs: 0, retreat: false });
+    const r = await runTrial(3_000_037, plan.settings, calibration, { position: 2, at: 37, delayMs: 0, retreat: false });
     console.log(`    ${trialLine(r)}`);
-    assert.match(r.crashed, /\(COMMIT\)/, `statement 36 of the rollback run is no longer its swap's COMMIT: ${r.crashed}`);
+    assert.match(r.crashed, /\(COMMIT\)/, `statement 37 of the rollback run is no longer its swap's COMMIT: ${r.crashed}`);
     assert.ok(r.killed, trialLine(r));
     assert.deepEqual(r.problems, []);
     assert.equal(r.lost, 0);
