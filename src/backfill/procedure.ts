@@ -3,7 +3,7 @@ import { dollarQuote } from "../sql/dollarQuote";
 import { literal, qualified } from "../sql/quote";
 import { stateTableName } from "../sql/state";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, tableBytesSql } from "./sql";
-import { nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
+import { LOAD_CHECK_EVERY_MS, nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
 
 export function backfillProcedureName(ctx: PlanContext): string {
   return qualified(ctx.facts.table.schema, ctx.names.backfillProcedure);
@@ -18,7 +18,7 @@ export interface BatchBounds {
 /**
  * The in-database backfill (backfill.runner "database"): a PROCEDURE that pg_cron calls and
  * that does what the client runner (run.ts) does, with the same statements: between batches the
- * same throttles (replicas' lag, long transactions); each batch locks the state row, runs the batch from the checkpoint in it, writes the
+ * same throttles (replicas' lag, long transactions, read at most once a second); each batch locks the state row, runs the batch from the checkpoint in it, writes the
  * checkpoint (with the adaptive batch size, the time spent and, at the end, the table's size)
  * and COMMITs. It returns when the backfill is done or the checkpoint's runner is no longer
  * "database" (the client runner took over, or the job was removed). A lock timeout rolls back
@@ -60,16 +60,22 @@ DECLARE
   mark timestamptz := clock_timestamp();
   elapsed float8;
   load record;
+  load_checked timestamptz; -- NULL: read before the next batch (PostgreSQL 15 has no infinite interval)
   pause_ms float8;
   locked_out boolean;
 BEGIN
   PERFORM set_config('statement_timeout', '0', false);
   PERFORM set_config('idle_in_transaction_session_timeout', '0', false);
   LOOP
-    SELECT * INTO load FROM (${DATABASE_LOAD_SQL}) l;
-    pause_ms := ${replicationPauseMsSql("load.lag", b.maxReplicationLagMs)};
-    IF pause_ms = 0 AND ${b.maxTransactionAgeMs} > 0 AND load.age > ${b.maxTransactionAgeMs} THEN pause_ms := 1000; END IF;
+    pause_ms := 0;
+    IF load_checked IS NULL OR clock_timestamp() - load_checked >= interval '${LOAD_CHECK_EVERY_MS} milliseconds' THEN
+      SELECT * INTO load FROM (${DATABASE_LOAD_SQL}) l;
+      load_checked := clock_timestamp();
+      pause_ms := ${replicationPauseMsSql("load.lag", b.maxReplicationLagMs)};
+      IF pause_ms = 0 AND ${b.maxTransactionAgeMs} > 0 AND load.age > ${b.maxTransactionAgeMs} THEN pause_ms := 1000; END IF;
+    END IF;
     IF pause_ms > 0 THEN
+      load_checked := NULL;
       COMMIT;
       PERFORM pg_sleep(pause_ms / 1000.0);
       CONTINUE;

@@ -5,7 +5,7 @@ import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql } from "./sql";
-import { loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
+import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
 
@@ -154,6 +154,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   let vacuumedAt = checkpoint.rowsUpdated;
   const spentBefore: TimeSpent = checkpoint.spent ?? { ms: 0, rows: 0 };
   let stoppedBy: BackfillResult["stoppedBy"] = null;
+  let loadCheckedAt = -Infinity;
   // the budget is checked between batches only; a run that was never paused does one batch at least
   const budgetUsedUp = () => budgetMs !== undefined && Date.now() - began >= budgetMs;
   const from = physical ? (checkpoint.page ? ` from checkpoint at page ${checkpoint.page} of ${checkpoint.pages}` : `, ${checkpoint.pages} pages in physical order`) : checkpoint.lastKey ? ` from checkpoint after key (${checkpoint.lastKey.join(", ")})` : "";
@@ -170,8 +171,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       stoppedBy = "budget";
       break;
     }
-    const pause = loadPause(await databaseLoad(db), b.maxReplicationLagMs, b.maxTransactionAgeMs);
+    const due = Date.now() - loadCheckedAt >= LOAD_CHECK_EVERY_MS;
+    const pause = due ? loadPause(await databaseLoad(db), b.maxReplicationLagMs, b.maxTransactionAgeMs) : { pauseMs: 0, reason: null };
+    if (due) loadCheckedAt = Date.now();
     if (pause.pauseMs > 0) {
+      loadCheckedAt = -Infinity; // after a pause, look again before the next batch
       if (budgetUsedUp()) {
         // throttled through the whole budget: stop rather than wait past it
         stoppedBy = "budget";
