@@ -18,7 +18,7 @@ export interface BackfillOptions {
   maxBatchSize?: number;
   /** Pause between batches, in ms, to leave room for application traffic. Default 0. */
   pauseMs?: number;
-  /** The batch size adapts so one batch takes about this long, in ms (also about the longest an application write to a row of the current batch waits). Default 200. */
+  /** The batch size adapts so one batch takes about this long, in ms (also about the longest an application write to a row of the current batch waits). Default 50. */
   targetBatchMs?: number;
   /** Pause while any replica lags more than this, in ms. Default 10000; 0 disables the check. */
   maxReplicationLagMs?: number;
