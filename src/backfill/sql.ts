@@ -17,7 +17,7 @@ export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
   return (
     `WITH batch AS MATERIALIZED (SELECT ${list} FROM ${ctx.facts.table.qualifiedName} WHERE ${keyRange(ctx, "", 1, fromStart ? null : n + 2)} ORDER BY ${list} LIMIT $${n + 1}) ` +
     `SELECT (SELECT count(*) FROM batch)::int AS scanned, ` +
-    `(SELECT json_build_array(${keys.map((k) => `${ident(k.name)}::text`).join(", ")}) FROM batch ORDER BY ${keys.map((k) => `${ident(k.name)} DESC`).join(", ")} LIMIT 1) AS last`
+    `(SELECT ${keyAsText(ctx)} FROM batch ORDER BY ${keysDescending(ctx)} LIMIT 1) AS last`
   );
 }
 
@@ -52,12 +52,17 @@ function keyRange(ctx: PlanContext, prefix: string, upper: number, lower: number
 
 /** The largest key now; rows inserted later get their shadow from the trigger. */
 export function upperKeySql(ctx: PlanContext): string {
-  const t = ctx.facts.table;
-  const keys = t.keyColumns;
-  return (
-    `SELECT json_build_array(${keys.map((k) => `${ident(k.name)}::text`).join(", ")}) AS key FROM ${t.qualifiedName} ` +
-    `ORDER BY ${keys.map((k) => `${ident(k.name)} DESC`).join(", ")} LIMIT 1`
-  );
+  return `SELECT ${keyAsText(ctx)} AS key FROM ${ctx.facts.table.qualifiedName} ORDER BY ${keysDescending(ctx)} LIMIT 1`;
+}
+
+/** The key as a JSON array of text, the form the checkpoint keeps (upperKey, lastKey). */
+function keyAsText(ctx: PlanContext): string {
+  return `json_build_array(${ctx.facts.table.keyColumns.map((k) => `${ident(k.name)}::text`).join(", ")})`;
+}
+
+/** ORDER BY the key, largest first. */
+function keysDescending(ctx: PlanContext): string {
+  return ctx.facts.table.keyColumns.map((k) => `${ident(k.name)} DESC`).join(", ");
 }
 
 /**
