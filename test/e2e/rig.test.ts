@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
-import { collectOutput, createStack, exportedState } from "../support/pulumi";
+import { collectOutput, createStack, exportedState, RIG_FLAKE } from "../support/pulumi";
 
 const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
 
@@ -93,5 +93,40 @@ describe("test rig: Pulumi CLI + inline program + dynamic provider", function ()
         assert.equal(res.summary.resourceChanges?.delete, 2, out.text());
         const state = JSON.parse(await exportedState(stack));
         assert.equal((state.deployment.resources ?? []).length, 0);
+    });
+});
+
+describe("test rig: one more run after the rig's own gRPC flake, and only after it", function () {
+    /** A stack whose program's first `failures` runs end with an unhandled rejection of `message`. */
+    async function failingStack(name: string, message: string, failures: number) {
+        let runs = 0;
+        const stack = await createStack({
+            projectName: `pgshift-rig-${name}`,
+            program: async () => {
+                runs++;
+                // unhandled on purpose: the language server counts it as the run's error
+                if (runs <= failures) void Promise.reject(new Error(message));
+                await new Promise((r) => setTimeout(r, 200));
+                return { runs };
+            },
+        });
+        return { stack, runs: () => runs };
+    }
+
+    it("an up that failed with only the gRPC flake runs once more and succeeds", async () => {
+        const { stack, runs } = await failingStack("flake-once", RIG_FLAKE, 1);
+        const res = await stack.up();
+        assert.equal(res.summary.result, "succeeded");
+        assert.equal(runs(), 2);
+        await stack.destroy();
+    });
+
+    it("a second flake in a row, or any other error, is the test's failure", async () => {
+        const twice = await failingStack("flake-twice", RIG_FLAKE, 2);
+        await assert.rejects(twice.stack.up(), (e: Error) => e.message.includes(RIG_FLAKE));
+        assert.equal(twice.runs(), 2);
+        const other = await failingStack("other", "pgshift: a real error", 1);
+        await assert.rejects(other.stack.up(), /pgshift: a real error/);
+        assert.equal(other.runs(), 1);
     });
 });

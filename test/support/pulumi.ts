@@ -279,7 +279,39 @@ export async function createStack(opts: CreateStackOptions): Promise<Stack> {
         await stack.setAllConfig(opts.config as ConfigMap);
     }
     backendOf.set(stack, backendDir);
+    retryRigFlake(stack, `${opts.projectName}/${stackName}`);
     return stack;
+}
+
+/**
+ * The message of a gRPC call from this process to the engine that found no connection. An
+ * inline program's language server runs in this (mocha) process and counts every unhandled
+ * rejection of the process during a run as that run's error (automation/server.js,
+ * newUncaughtHandler). CI once saw an `up` fail after 1 s with only this message on the Stack
+ * resource, before any pgshift resource was registered: a call that found the engine gone, not
+ * pgshift (whose errors name a step). Under a real `pulumi up` each run is its own process.
+ */
+export const RIG_FLAKE = "14 UNAVAILABLE: No connection established";
+
+/**
+ * The stack's preview / up / refresh / destroy run once more, after one failure of only that
+ * kind (the operations are idempotent, a failed run leaves no lock). The retry is logged, and a
+ * second failure is the test's failure.
+ */
+function retryRigFlake(stack: Stack, name: string): void {
+    for (const op of ["preview", "up", "refresh", "destroy"] as const) {
+        const original = stack[op].bind(stack) as (...a: unknown[]) => Promise<unknown>;
+        const retried = async (...a: unknown[]) => {
+            try {
+                return await original(...a);
+            } catch (err) {
+                if (!String((err as Error)?.message ?? err).includes(RIG_FLAKE)) throw err;
+                console.log(`      [rig] ${op} of ${name} failed with "${RIG_FLAKE}" (the test rig's gRPC, not pgshift): once more`);
+                return await original(...a);
+            }
+        };
+        Object.assign(stack, { [op]: retried });
+    }
 }
 
 /** The file-backend directory a stack from createStack uses (to share it with another stack). */
