@@ -7,11 +7,12 @@ const T = '"public"."contentcuration_file"';
 const CONV = '"public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size")';
 const SHADOW = '"file_size__pgshift_new"';
 
-/** The first statement of a keyset batch: the batch's keys from the index, their count and the last. */
+/** The first statement of a keyset batch: the limit-th key past the lower bound, or (last batch) the count and the largest key. */
 function bound(keys: string, range: string, limit: string, lastKeys: string, lastOrder: string): string {
   return (
-    `WITH batch AS MATERIALIZED (SELECT ${keys} FROM ${T} WHERE ${range} ORDER BY ${keys} LIMIT ${limit}) ` +
-    `SELECT (SELECT count(*) FROM batch)::int AS scanned, (SELECT json_build_array(${lastKeys}) FROM batch ORDER BY ${lastOrder} LIMIT 1) AS last`
+    `WITH nth AS (SELECT ${keys} FROM ${T} WHERE ${range} ORDER BY ${keys} OFFSET ${limit} - 1 LIMIT 1) ` +
+    `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${T} WHERE ${range})::int END AS scanned, ` +
+    `coalesce((SELECT json_build_array(${lastKeys}) FROM nth), (SELECT json_build_array(${lastKeys}) FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS last`
   );
 }
 
