@@ -33,7 +33,7 @@ describe("crash anywhere: SIGKILL at a random moment of every stage, then cancel
     const r = await runTrial(1_000_000, plan.settings, calibration, { position: 1, at, delayMs: 15, retreat: true });
     console.log(`    ${trialLine(r)}`);
     assert.match(r.crashed, /ANALYZE/, `statement ${at} of the cutover run is no longer the one after its swap: ${r.crashed}`);
-    assert.ok(r.killed && r.retreated, trialLine(r));
+    assert.ok(r.killed && r.retreated, `${trialLine(r)}\n${r.problems.join("\n")}`);
     assert.deepEqual(r.problems, []);
     assert.equal(r.lost, 0);
     assert.equal(r.mismatched, 0);

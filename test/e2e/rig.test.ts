@@ -97,16 +97,18 @@ describe("test rig: Pulumi CLI + inline program + dynamic provider", function ()
 });
 
 describe("test rig: one more run after the rig's own gRPC flake, and only after it", function () {
-    /** A stack whose program's first `failures` runs end with an unhandled rejection of `message`. */
+    /**
+     * A stack whose program's first `failures` runs fail with `message`. Thrown, not left as an
+     * unhandled rejection: every inline program runs in this process, and a process-wide
+     * rejection is no test's to leave behind.
+     */
     async function failingStack(name: string, message: string, failures: number) {
         let runs = 0;
         const stack = await createStack({
             projectName: `pgshift-rig-${name}`,
             program: async () => {
                 runs++;
-                // unhandled on purpose: the language server counts it as the run's error
-                if (runs <= failures) void Promise.reject(new Error(message));
-                await new Promise((r) => setTimeout(r, 200));
+                if (runs <= failures) throw new Error(message);
                 return { runs };
             },
         });

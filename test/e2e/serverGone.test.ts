@@ -120,8 +120,11 @@ describe("the server goes away mid-backfill and mid-cutover", function () {
     assert.ok(!text.includes(PASSWORD), `the password is in the output:\n${text}`);
   }
 
-  async function assertConsistent(db: string, stage: string): Promise<void> {
+  /** `output`: what the last up printed, in the failure's message (the state row's absence once went unexplained). */
+  async function assertConsistent(db: string, stage: string, output = ""): Promise<void> {
     await withClient(db, async (c: Client) => {
+      const { rows: state } = await c.query(`SELECT to_regclass('pgshift_migrations') IS NOT NULL AS ok`);
+      assert.ok(state[0].ok, `no pgshift_migrations at ${stage}; the last up printed:\n${output}`);
       const { rows: invalid } = await c.query(`SELECT indexrelid::regclass::text AS i FROM pg_index WHERE NOT indisvalid`);
       assert.deepEqual(invalid, []);
       const { rows } = await c.query(`SELECT stage, (backfill->>'done')::boolean AS done FROM pgshift_migrations`);
@@ -158,7 +161,7 @@ describe("the server goes away mid-backfill and mid-cutover", function () {
       assertClearError(failed.text, gone);
       const second = await run.up("expand");
       assert.ok(second.ok, second.text);
-      await assertConsistent(db, "expand");
+      await assertConsistent(db, "expand", second.text);
     });
 
     it(`connection ${how} mid-cutover: a clear error, then the next up completes`, async () => {
@@ -185,7 +188,7 @@ describe("the server goes away mid-backfill and mid-cutover", function () {
       await assertConsistent(db, "expand");
       const second = await run.up("cutover");
       assert.ok(second.ok, second.text);
-      await assertConsistent(db, "cutover");
+      await assertConsistent(db, "cutover", second.text);
     });
   }
 });
