@@ -54,6 +54,15 @@ export interface BackfillOptions {
    * Default 1000000; 0 disables both.
    */
   vacuumEveryRows?: number;
+  /**
+   * Batches the client runner runs at once, each worker on its own connection and its own part
+   * of the keys (of the pages, in physical order), split at the start from a sample of the keys
+   * left: the backfill then uses more than one of the server's cores. Each worker's batches
+   * lock only their own rows for about targetBatchMs, as one worker's do; the throttles, the
+   * time budget and the VACUUMs are shared. Default 2; 1 runs one batch at a time. (The
+   * database runner runs one batch at a time.)
+   */
+  workers?: number;
 }
 
 export type BackfillRunner = "client" | "database" | "auto";
@@ -135,6 +144,7 @@ export const DEFAULT_BACKFILL: BackfillSettings = {
   runner: "client",
   order: "auto",
   vacuumEveryRows: 1_000_000,
+  workers: 2,
 };
 
 export const DEFAULT_LOCK_POLICY: LockPolicy = { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 };
@@ -182,10 +192,13 @@ function optionalString(value: unknown, field: string): string | undefined {
  * - MAX_LOCK_RETRIES = 1000 attempts: the retry schedule holds one entry per attempt; with the
  *   pause between attempts capped at about 2 s, 1000 attempts is already more than half an
  *   hour of retrying a lock that something holds for good.
+ * - MAX_WORKERS = 16 backfill workers: each is a connection and a backend busy with batches;
+ *   a server's cores, not its connection limit, bound what more of them buys.
  */
 export const MAX_MS = 2_147_483_647;
 export const MAX_BATCH_ROWS = 10_000_000;
 export const MAX_LOCK_RETRIES = 1000;
+export const MAX_WORKERS = 16;
 /** Upper bound of a row count that is not one batch (backfill.vacuumEveryRows): 2^53 - 1, exact in JavaScript. */
 export const MAX_ROWS = Number.MAX_SAFE_INTEGER;
 
@@ -239,6 +252,7 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     runner: oneOf(b.runner, "backfill.runner", ["client", "database", "auto"], DEFAULT_BACKFILL.runner),
     order: oneOf(b.order, "backfill.order", ["keyset", "physical", "auto"], DEFAULT_BACKFILL.order),
     vacuumEveryRows: boundedInt(b.vacuumEveryRows, "backfill.vacuumEveryRows", DEFAULT_BACKFILL.vacuumEveryRows, MAX_ROWS, true),
+    workers: boundedInt(b.workers, "backfill.workers", DEFAULT_BACKFILL.workers, MAX_WORKERS),
     ...(maxDurationMs === undefined ? {} : { maxDurationMs }),
   };
   if (backfill.maxBatchSize < backfill.batchSize) fail(`backfill.maxBatchSize (${backfill.maxBatchSize}) must be >= backfill.batchSize (${backfill.batchSize})`);

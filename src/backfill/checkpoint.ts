@@ -6,6 +6,7 @@ import { transaction } from "../plan/step";
 import { dropTriggerSql } from "../sql/functions";
 import type { BackfillOrder } from "../spec";
 import type { TimeSpent } from "./progress";
+import { collapseParts, type PartCheckpoint } from "./ranges";
 import { coverTriggerSql, pageCountSql, tableBytesSql, upperKeySql } from "./sql";
 
 /**
@@ -31,6 +32,8 @@ export interface BudgetedCheckpoint extends BackfillCheckpoint {
   tableBytesAfter?: number;
   /** VACUUMs the client runner ran (the in-database runner's are its VACUUM job's). */
   vacuums?: number;
+  /** A backfill split among workers (backfill.workers > 1): each part's progress; lastKey / page is where the split began. */
+  ranges?: PartCheckpoint[];
 }
 
 export const EMPTY_CHECKPOINT: BudgetedCheckpoint = { lastKey: null, upperKey: null, rowsUpdated: 0, rowsScanned: 0, done: false };
@@ -73,7 +76,8 @@ export async function prepareCheckpoint(
   if (recorded.done) return recorded;
   // a checkpoint of an older pgshift that has a key is keyset; the order never changes midway
   const order = recorded.order ?? (recorded.upperKey ? "keyset" : resolveOrder(ctx, ctx.spec.backfill.order));
-  let cp: BudgetedCheckpoint = { ...recorded, order, runner: opts.runner };
+  // the in-database procedure walks one range: a split checkpoint comes back to one (nothing missed)
+  let cp: BudgetedCheckpoint = { ...(opts.runner === "database" ? collapseParts(recorded) : recorded), order, runner: opts.runner };
   if (order === "physical" && !(await hasCoverTrigger(db, ctx))) {
     await runSteps(db, [transaction("create the cover trigger of the physical-order backfill", ...coverTriggerSql(ctx))], opts);
   }

@@ -1,10 +1,12 @@
 import type { ClientBase } from "pg";
 import { withLockRetry, type ExecutorOptions } from "../db/executor";
-import { saveCheckpointSql } from "../sql/state";
+import { saveCheckpoint } from "../db/state";
+import { countVacuumSql, moveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
-import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql } from "./sql";
+import { keysetParts, physicalParts, splitPoints, type PartCheckpoint } from "./ranges";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, sampleKeysSql } from "./sql";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
@@ -27,6 +29,8 @@ export interface BackfillRunOptions extends ExecutorOptions {
   progressEveryMs?: number;
   /** Stop after this many batches (tests of resume). */
   maxBatches?: number;
+  /** Opens another connection to the database, for the workers past the first (backfill.workers); without it one worker runs. */
+  connect?: () => Promise<ClientBase & { end(): Promise<void> }>;
 }
 
 const MIN_BATCH = 100;
@@ -61,39 +65,67 @@ interface BatchSql {
   physical: string;
 }
 
-/** The statements of the next batch, run inside its transaction, and how a result moves the checkpoint on. */
+/** The statements of a part's next batch, run inside its transaction, and where the part is after it. */
 interface BatchPlan {
   run(db: ClientBase): Promise<BatchResult>;
-  next(prev: BudgetedCheckpoint, r: BatchResult): BudgetedCheckpoint;
+  next(r: BatchResult): PartCheckpoint;
 }
 
-function planBatch(cp: BudgetedCheckpoint, size: number, sql: BatchSql): BatchPlan {
-  const counted = (prev: BudgetedCheckpoint, r: BatchResult) => ({
-    ...prev,
-    rowsScanned: prev.rowsScanned + r.scanned,
-    rowsUpdated: prev.rowsUpdated + r.updated,
-    batches: (prev.batches ?? 0) + 1,
-    batchSize: size,
-  });
-  if (cp.order === "physical") {
-    const from = cp.page ?? 0;
-    const to = from + size;
+/** A part's next batch: the keys after its lastKey up to its upperKey, or the pages from its page up to its end. */
+function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan {
+  if (part.page !== undefined) {
+    const from = part.page;
+    const to = Math.min(part.end ?? 0, from + size);
     return {
       run: async (db) => (await db.query<BatchResult>(sql.physical, [`(${from},0)`, `(${to},0)`])).rows[0],
-      next: (prev, r) => ({ ...counted(prev, r), page: to, done: to >= (prev.pages ?? 0) }),
+      next: () => ({ ...part, page: to, done: to >= (part.end ?? 0), batchSize: size }),
     };
   }
-  const lower = cp.lastKey ?? [];
-  const variant = cp.lastKey ? "next" : "first";
+  const lower = part.lastKey ?? [];
+  const variant = part.lastKey ? "next" : "first";
   return {
     run: async (db) => {
-      const { scanned, last } = (await db.query<{ scanned: number; last: string[] | null }>(sql.bound[variant], [...(cp.upperKey as string[]), size, ...lower])).rows[0];
+      const { scanned, last } = (await db.query<{ scanned: number; last: string[] | null }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
       if (!last) return { scanned, updated: 0, last };
       const { updated } = (await db.query<{ updated: number }>(sql.update[variant], [...last, ...lower])).rows[0];
       return { scanned, updated, last };
     },
-    next: (prev, r) => ({ ...counted(prev, r), lastKey: r.last ?? prev.lastKey, done: r.scanned < size }),
+    next: (r) => ({ ...part, lastKey: r.last ?? part.lastKey, done: r.scanned < size, batchSize: size }),
   };
+}
+
+/** The one-worker backfill's progress as a part: the checkpoint's own fields (the pages run to the table's end). */
+function wholePart(cp: BudgetedCheckpoint): PartCheckpoint {
+  if (cp.order === "physical") return { page: cp.page ?? 0, end: cp.pages, done: cp.done, batchSize: cp.batchSize };
+  return { lastKey: cp.lastKey, upperKey: cp.upperKey, done: cp.done, batchSize: cp.batchSize };
+}
+
+/** The checkpoint fields a one-worker batch moves: a part's, under the checkpoint's names. */
+function wholeFields(part: PartCheckpoint): Partial<BudgetedCheckpoint> {
+  const { end: _end, ...fields } = part;
+  return fields;
+}
+
+/** How many keys to sample to split the keys among workers: enough for even parts, a few hundred pages however large the table. */
+const SPLIT_SAMPLE_ROWS = 10_000;
+
+/**
+ * Splits what is left of a one-worker checkpoint into `workers` parts, saved before any of
+ * them runs: pages into equal runs; keys at the quantiles of a sample of the keys left.
+ */
+async function splitParts(db: ClientBase, ctx: PlanContext, cp: BudgetedCheckpoint, workers: number, total: number, stateSchema: string): Promise<BudgetedCheckpoint> {
+  let ranges: PartCheckpoint[];
+  if (cp.order === "physical") {
+    ranges = physicalParts(cp, workers);
+  } else {
+    const percent = Math.min(100, (100 * SPLIT_SAMPLE_ROWS) / Math.max(1, total));
+    const params = [percent, ...(cp.upperKey as string[]), ...(cp.lastKey ?? [])];
+    const { rows } = await db.query<{ key: string[] }>(sampleKeysSql(ctx, !cp.lastKey), params);
+    ranges = keysetParts(cp, splitPoints(rows.map((r) => r.key), workers));
+  }
+  const split = { ...cp, ranges };
+  await saveCheckpoint(db, stateSchema, ctx.names.id, split);
+  return split;
 }
 
 /** pg_class.reltuples of `table` (quoted, qualified), or null before the table was ever analyzed. Cheap. */
@@ -115,11 +147,32 @@ async function databaseLoad(db: ClientBase): Promise<DatabaseLoad> {
   return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0 };
 }
 
+/** What the workers of one run share: the checkpoint as last committed, the counts, the throttles' and the VACUUM's timing. */
+interface Walk {
+  checkpoint: BudgetedCheckpoint;
+  /** Batches begun (maxBatches counts these, so workers never overshoot it) and committed. */
+  started: number;
+  batches: number;
+  stoppedBy: BackfillResult["stoppedBy"];
+  failed: unknown;
+  loadCheckedAt: number;
+  vacuumedAt: number;
+  vacuuming: boolean;
+  lastReport: number;
+}
+
 /**
- * Fills the shadow column in keyset batches, resuming from the checkpoint in the state table.
+ * Fills the shadow column batch after batch, resuming from the checkpoint in the state table.
  * Each batch and its checkpoint commit together, so a kill -9 at any moment loses nothing and
- * redoes at most one batch. It only walks keys up to the largest key at start: rows inserted
- * later already got their shadow from the trigger, so it ends under a steady insert load.
+ * redoes at most one batch per worker. It only walks keys up to the largest key at start (pages
+ * up to the table's end at start): rows inserted later already got their shadow from the
+ * trigger, so it ends under a steady insert load.
+ *
+ * With backfill.workers > 1 (and `opts.connect` to open their connections) the keys (pages)
+ * left are split into as many parts, saved in the checkpoint before any runs, and each worker
+ * walks one part on its own connection: the batches of the parts run at once, so the backfill
+ * is not bound to one of the server's cores. The throttles, the time budget and the VACUUMs are
+ * shared; a part keeps its own adaptive batch size.
  *
  * With backfill.maxDurationMs it stops once the budget is used up: never within a batch (the
  * batch in flight commits with its checkpoint), and only after at least one batch, so every
@@ -144,98 +197,148 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },
     physical: physicalBatchSql(ctx),
   };
-  const checkpointSql = saveCheckpointSql(opts.stateSchema);
   const physical = checkpoint.order === "physical";
-  const { perPage, min: minSize, max: maxSize, initial } = await batchBounds(db, ctx, physical);
-  let batchSize = Math.min(maxSize, checkpoint.batchSize ?? initial);
-  let batches = 0;
-  let lastReport = 0;
+  const bounds = await batchBounds(db, ctx, physical);
+  const wanted = opts.connect ? b.workers : 1;
+  if (wanted > 1 && !checkpoint.ranges) checkpoint = await splitParts(db, ctx, checkpoint, wanted, total, opts.stateSchema);
   const scannedBefore = checkpoint.rowsScanned;
-  let vacuumedAt = checkpoint.rowsUpdated;
   const spentBefore: TimeSpent = checkpoint.spent ?? { ms: 0, rows: 0 };
-  let stoppedBy: BackfillResult["stoppedBy"] = null;
-  let loadCheckedAt = -Infinity;
+  const walk: Walk = { checkpoint, started: 0, batches: 0, stoppedBy: null, failed: null, loadCheckedAt: -Infinity, vacuumedAt: checkpoint.rowsUpdated, vacuuming: false, lastReport: 0 };
   // the budget is checked between batches only; a run that was never paused does one batch at least
   const budgetUsedUp = () => budgetMs !== undefined && Date.now() - began >= budgetMs;
+  const stopping = () => walk.failed !== null || walk.stoppedBy !== null;
+  const parts = checkpoint.ranges;
   const from = physical ? (checkpoint.page ? ` from checkpoint at page ${checkpoint.page} of ${checkpoint.pages}` : `, ${checkpoint.pages} pages in physical order`) : checkpoint.lastKey ? ` from checkpoint after key (${checkpoint.lastKey.join(", ")})` : "";
+  const split = parts ? `, ${parts.filter((p) => !p.done).length} of ${parts.length} parts left on ${Math.min(wanted, parts.filter((p) => !p.done).length)} worker(s) (backfill.workers ${b.workers})` : "";
   opts.log?.(
-    `pgshift: backfill ${label}: starting${from}, about ${total.toLocaleString("en-US")} rows` +
+    `pgshift: backfill ${label}: starting${from}${split}, about ${total.toLocaleString("en-US")} rows` +
       (budgetMs !== undefined ? `, time budget ${budgetMs} ms (backfill.maxDurationMs)` : ""),
   );
-  while (!checkpoint.done) {
-    if (opts.maxBatches !== undefined && batches >= opts.maxBatches) {
-      stoppedBy = "maxBatches";
-      break;
-    }
-    if (batches > 0 && budgetUsedUp()) {
-      stoppedBy = "budget";
-      break;
-    }
-    const due = Date.now() - loadCheckedAt >= LOAD_CHECK_EVERY_MS;
-    const pause = due ? loadPause(await databaseLoad(db), b.maxReplicationLagMs, b.maxTransactionAgeMs) : { pauseMs: 0, reason: null };
-    if (due) loadCheckedAt = Date.now();
-    if (pause.pauseMs > 0) {
-      loadCheckedAt = -Infinity; // after a pause, look again before the next batch
-      if (budgetUsedUp()) {
-        // throttled through the whole budget: stop rather than wait past it
-        stoppedBy = "budget";
-        break;
+
+  /** Waits out the throttles before a batch (shared: one read a second for every worker); false when the run should stop instead. */
+  const mayRun = async (worker: ClientBase): Promise<boolean> => {
+    for (;;) {
+      if (stopping()) return false;
+      if (opts.maxBatches !== undefined && walk.started >= opts.maxBatches) {
+        walk.stoppedBy ??= "maxBatches";
+        return false;
       }
-      const wait = budgetMs === undefined ? pause.pauseMs : Math.max(1, Math.min(pause.pauseMs, budgetMs - (Date.now() - began)));
-      opts.log?.(`pgshift: backfill ${label}: ${pause.reason}, pausing ${wait} ms`);
-      await new Promise((r) => setTimeout(r, wait));
-      continue;
+      if (walk.batches > 0 && budgetUsedUp()) {
+        walk.stoppedBy ??= "budget";
+        return false;
+      }
+      if (Date.now() - walk.loadCheckedAt >= LOAD_CHECK_EVERY_MS) {
+        walk.loadCheckedAt = Date.now();
+        const pause = loadPause(await databaseLoad(worker), b.maxReplicationLagMs, b.maxTransactionAgeMs);
+        if (pause.pauseMs > 0) {
+          walk.loadCheckedAt = -Infinity; // after a pause, look again before the next batch
+          if (budgetUsedUp()) {
+            // throttled through the whole budget: stop rather than wait past it
+            walk.stoppedBy ??= "budget";
+            return false;
+          }
+          const wait = budgetMs === undefined ? pause.pauseMs : Math.max(1, Math.min(pause.pauseMs, budgetMs - (Date.now() - began)));
+          opts.log?.(`pgshift: backfill ${label}: ${pause.reason}, pausing ${wait} ms`);
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        // another worker may have stopped the run meanwhile
+        if (stopping()) return false;
+      }
+      walk.started++;
+      return true;
     }
-    const batch = planBatch(checkpoint, batchSize, sql);
-    const t0 = Date.now();
-    const prev = checkpoint;
-    const result = await withLockRetry(db, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
+  };
+
+  /** One batch of a part (`index` null: the one-worker walk) with its checkpoint, in one transaction; the part after it. */
+  const runBatch = async (worker: ClientBase, part: PartCheckpoint, index: number | null, size: number): Promise<PartCheckpoint> => {
+    const batch = planBatch(part, size, sql);
+    return withLockRetry(worker, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
       // one round trip for the transaction's start: with short batches every round trip shows
       try {
-        await db.query(["BEGIN", `SET LOCAL lock_timeout = ${lockTimeoutMs}`, ...batchSessionSql(ctx)].join("; "));
-        const counted = batch.next(prev, await batch.run(db));
-        const next: BudgetedCheckpoint =
-          budgetMs === undefined ? counted : { ...counted, spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (counted.rowsScanned - scannedBefore) } };
-        await db.query(checkpointSql, [idOf(ctx), JSON.stringify(next)]);
+        await worker.query(["BEGIN", `SET LOCAL lock_timeout = ${lockTimeoutMs}`, ...batchSessionSql(ctx)].join("; "));
+        const r = await batch.run(worker);
+        const moved = batch.next(r);
+        let fields: object = moved;
+        if (index === null) {
+          const spent = budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned + r.scanned - scannedBefore) } };
+          fields = { ...wholeFields(moved), ...spent };
+        }
+        const { rows } = await worker.query<{ backfill: BudgetedCheckpoint }>(moveCheckpointSql(opts.stateSchema, index !== null), [idOf(ctx), JSON.stringify(fields), r.scanned, r.updated, ...(index === null ? [] : [index])]);
         // the batch that finishes waits for its flush: "done" is what the next stages act on
-        if (next.done) await db.query("SET LOCAL synchronous_commit = on");
-        await db.query("COMMIT");
-        return next;
+        if (rows[0].backfill.done) await worker.query("SET LOCAL synchronous_commit = on");
+        await worker.query("COMMIT");
+        walk.checkpoint = rows[0].backfill;
+        return moved;
       } catch (err) {
-        await db.query("ROLLBACK").catch(() => undefined);
+        await worker.query("ROLLBACK").catch(() => undefined);
         throw err;
       }
     });
-    checkpoint = result;
-    batches++;
-    const elapsed = Date.now() - t0;
-    batchSize = nextBatchSize(batchSize, elapsed, b.targetBatchMs, minSize, maxSize);
-    if (!checkpoint.done && b.vacuumEveryRows > 0 && checkpoint.rowsUpdated - vacuumedAt >= b.vacuumEveryRows) {
+  };
+
+  /** After a batch: a VACUUM every backfill.vacuumEveryRows updated rows (one worker runs it, the others go on), and the progress line. */
+  const afterBatch = async (worker: ClientBase, batchSize: number) => {
+    const cp = walk.checkpoint;
+    if (!cp.done && !walk.vacuuming && b.vacuumEveryRows > 0 && cp.rowsUpdated - walk.vacuumedAt >= b.vacuumEveryRows) {
       // every backfilled row left a dead version: VACUUM makes the space reusable for the next batches
+      walk.vacuuming = true;
+      walk.vacuumedAt = cp.rowsUpdated;
       const v0 = Date.now();
-      await db.query(`VACUUM ${t.qualifiedName}`);
-      vacuumedAt = checkpoint.rowsUpdated;
-      checkpoint = { ...checkpoint, vacuums: (checkpoint.vacuums ?? 0) + 1 };
-      await db.query(checkpointSql, [idOf(ctx), JSON.stringify(checkpoint)]);
-      opts.log?.(`pgshift: backfill ${label}: VACUUM after ${vacuumedAt.toLocaleString("en-US")} updated rows took ${Date.now() - v0} ms (backfill.vacuumEveryRows ${b.vacuumEveryRows})`);
+      try {
+        await worker.query(`VACUUM ${t.qualifiedName}`);
+        const { rows } = await worker.query<{ backfill: BudgetedCheckpoint }>(countVacuumSql(opts.stateSchema), [idOf(ctx)]);
+        walk.checkpoint = rows[0].backfill;
+      } finally {
+        walk.vacuuming = false;
+      }
+      opts.log?.(`pgshift: backfill ${label}: VACUUM after ${walk.vacuumedAt.toLocaleString("en-US")} updated rows took ${Date.now() - v0} ms (backfill.vacuumEveryRows ${b.vacuumEveryRows})`);
     }
     const now = Date.now();
-    if (checkpoint.done || now - lastReport >= (opts.progressEveryMs ?? 2000)) {
-      lastReport = now;
+    if (walk.checkpoint.done || now - walk.lastReport >= (opts.progressEveryMs ?? 2000)) {
+      walk.lastReport = now;
       opts.log?.(
         progressLine({
           label,
-          scanned: checkpoint.rowsScanned,
-          scannedThisRun: checkpoint.rowsScanned - scannedBefore,
-          updated: checkpoint.rowsUpdated,
+          scanned: walk.checkpoint.rowsScanned,
+          scannedThisRun: walk.checkpoint.rowsScanned - scannedBefore,
+          updated: walk.checkpoint.rowsUpdated,
           total,
           elapsedMs: Math.max(1, now - began),
-          batchSize: physical ? batchSize * perPage : batchSize,
+          batchSize: physical ? batchSize * bounds.perPage : batchSize,
         }),
       );
     }
-    if (!checkpoint.done && b.pauseMs > 0 && !budgetUsedUp()) await new Promise((r) => setTimeout(r, b.pauseMs));
+  };
+
+  /** Walks one part to its end (or until the run stops), batch after batch on `worker`. */
+  const walkPart = async (worker: ClientBase, start: PartCheckpoint, index: number | null) => {
+    let part = start;
+    let batchSize = Math.min(bounds.max, part.batchSize ?? bounds.initial);
+    while (!part.done && (await mayRun(worker))) {
+      const t0 = Date.now();
+      part = await runBatch(worker, part, index, batchSize);
+      walk.batches++;
+      batchSize = nextBatchSize(batchSize, Date.now() - t0, b.targetBatchMs, bounds.min, bounds.max);
+      await afterBatch(worker, batchSize);
+      if (!part.done && b.pauseMs > 0 && !budgetUsedUp()) await new Promise((r) => setTimeout(r, b.pauseMs));
+    }
+  };
+
+  if (!parts) {
+    await walkPart(db, wholePart(checkpoint), null);
+  } else {
+    await walkParts(db, parts, wanted, opts.connect, walkPart, (err) => (walk.failed ??= err));
+    if (walk.failed !== null) throw walk.failed;
+    // every part done: the backfill is, in one synchronous commit; the time spent of a budgeted run is added once, at its end
+    const doneNow = walk.checkpoint.ranges?.every((p) => p.done) ?? false;
+    const spent = budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned - scannedBefore) } };
+    if (doneNow || budgetMs !== undefined) {
+      walk.checkpoint = { ...walk.checkpoint, ...spent, done: doneNow };
+      await saveCheckpoint(db, opts.stateSchema, ctx.names.id, walk.checkpoint);
+    }
   }
+  checkpoint = walk.checkpoint;
   if (checkpoint.done) {
     checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
     if (checkpoint.tableBytesBefore !== undefined && checkpoint.tableBytesAfter !== undefined) {
@@ -244,7 +347,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   }
   const elapsedMs = Date.now() - began;
   const scannedThisRun = checkpoint.rowsScanned - scannedBefore;
-  if (stoppedBy === "budget") {
+  if (walk.stoppedBy === "budget") {
     opts.log?.(
       budgetStopLine({
         label,
@@ -253,12 +356,45 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
         scannedThisRun,
         total,
         elapsedMs,
-        lastKey: physical ? [`page ${checkpoint.page}`] : checkpoint.lastKey,
+        lastKey: parts ? null : physical ? [`page ${checkpoint.page}`] : checkpoint.lastKey,
         spent: checkpoint.spent,
       }),
     );
   }
-  return { checkpoint, batches, elapsedMs, stoppedBy, total, scannedThisRun };
+  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun };
+}
+
+/**
+ * Runs the parts not done on up to `workers` connections: `db` and more from `connect`, each
+ * taking the next part left when it finished one. A worker that fails stops the others at
+ * their next batch (`fail`); the connections it opened are closed however it ends.
+ */
+async function walkParts(
+  db: ClientBase,
+  parts: PartCheckpoint[],
+  workers: number,
+  connect: BackfillRunOptions["connect"],
+  walkPart: (worker: ClientBase, part: PartCheckpoint, index: number) => Promise<void>,
+  fail: (err: unknown) => void,
+): Promise<void> {
+  const left = parts.map((p, i) => ({ p, i })).filter(({ p }) => !p.done);
+  const opened: Array<ClientBase & { end(): Promise<void> }> = [];
+  const work = async (worker: ClientBase) => {
+    for (let next = left.shift(); next; next = left.shift()) await walkPart(worker, next.p, next.i);
+  };
+  const runs = [work(db).catch(fail)];
+  try {
+    for (let w = 1; w < workers && connect && left.length > 0; w++) {
+      const c = await connect();
+      opened.push(c);
+      runs.push(work(c).catch(fail));
+    }
+  } catch (err) {
+    fail(err);
+  } finally {
+    await Promise.all(runs);
+    await Promise.all(opened.map((c) => c.end().catch(() => undefined)));
+  }
 }
 
 function idOf(ctx: PlanContext): string {

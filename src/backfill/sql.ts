@@ -56,6 +56,19 @@ function keyRange(ctx: PlanContext, prefix: string, upper: number, lower: number
   return `${lower === null ? "" : `${row} > ${params(lower)} AND `}${row} <= ${params(upper)}`;
 }
 
+/**
+ * A sample of the keys in (lower, upper] ($1 the percent of the table's pages to read,
+ * TABLESAMPLE SYSTEM: whole pages, chosen at random, so a billion-row table reads a few hundred
+ * pages), in keyset order: where a backfill on several workers splits its keys (ranges.ts).
+ * Parameters: $2..$n+1 the upper bound key, $n+2..$2n+1 the lower one (not when `fromStart`).
+ */
+export function sampleKeysSql(ctx: PlanContext, fromStart: boolean): string {
+  const t = ctx.facts.table;
+  const list = t.keyColumns.map((k) => ident(k.name)).join(", ");
+  const range = keyRange(ctx, "", 2, fromStart ? null : t.keyColumns.length + 2);
+  return `SELECT ${keyAsText(ctx)} AS key FROM (SELECT ${list} FROM ${t.qualifiedName} TABLESAMPLE SYSTEM ($1) WHERE ${range}) s ORDER BY ${list}`;
+}
+
 /** The largest key now; rows inserted later get their shadow from the trigger. */
 export function upperKeySql(ctx: PlanContext): string {
   return `SELECT ${keyAsText(ctx)} AS key FROM ${ctx.facts.table.qualifiedName} ORDER BY ${keysDescending(ctx)} LIMIT 1`;

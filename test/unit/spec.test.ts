@@ -28,7 +28,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000, workers: 2 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
@@ -49,7 +49,7 @@ describe("parseSpec", () => {
       using: " file_size::numeric ",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1 },
       lockTimeoutMs: 20,
       lockRetries: 1,
       maxLockTimeoutMs: 20,
@@ -63,7 +63,7 @@ describe("parseSpec", () => {
       using: "file_size::numeric",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1 },
       lock: { lockTimeoutMs: 20, lockRetries: 1, maxLockTimeoutMs: 20 },
       stateSchema: "pgshift_state",
     });
@@ -80,6 +80,7 @@ describe("parseSpec", () => {
         maxReplicationLagMs: 2_147_483_647,
         maxTransactionAgeMs: 2_147_483_647,
         vacuumEveryRows: Number.MAX_SAFE_INTEGER,
+        workers: 16,
       },
       lockTimeoutMs: 2_147_483_647,
       lockRetries: 1000,
@@ -95,6 +96,7 @@ describe("parseSpec", () => {
       runner: "client",
       order: "auto",
       vacuumEveryRows: Number.MAX_SAFE_INTEGER,
+      workers: 16,
     });
     assert.deepEqual(spec.lock, { lockTimeoutMs: 2_147_483_647, lockRetries: 1000, maxLockTimeoutMs: 2_147_483_647 });
   });
@@ -210,6 +212,8 @@ describe("parseSpec", () => {
     { name: "backfill not an object", input: untyped({ backfill: 5 }), message: "backfill must be an object" },
     { name: "negative batchSize", input: { ...BASE, backfill: { batchSize: -1 } }, message: "backfill.batchSize must be a positive integer (got -1)" },
     { name: "zero batchSize", input: { ...BASE, backfill: { batchSize: 0 } }, message: "backfill.batchSize must be a positive integer (got 0)" },
+    { name: "zero workers", input: { ...BASE, backfill: { workers: 0 } }, message: "backfill.workers must be a positive integer (got 0)" },
+    { name: "17 workers", input: { ...BASE, backfill: { workers: 17 } }, message: "backfill.workers must be at most 16 (got 17)" },
     { name: "fractional batchSize", input: { ...BASE, backfill: { batchSize: 1.5 } }, message: "backfill.batchSize must be a positive integer (got 1.5)" },
     { name: "batchSize as a string", input: untyped({ backfill: { batchSize: "10" } }), message: 'backfill.batchSize must be a positive integer (got "10")' },
     // as written, not as JSON.stringify prints them (null)

@@ -4,7 +4,7 @@ import { backfillJobStatus } from "../../backfill/cron";
 import { chooseRunner, finishDatabaseBackfill, handOverToClient, removeDatabaseBackfill, startDatabaseBackfill, type DatabaseRunnerSite } from "../../backfill/database";
 import { progressText, remaining, remainingText } from "../../backfill/progress";
 import { reltuples, runBackfill } from "../../backfill/run";
-import type { ConnectionConfig } from "../../db/connection";
+import { connect, type ConnectionConfig } from "../../db/connection";
 import type { MigrationRow } from "../../db/state";
 import type { PlanContext } from "../../plan/facts";
 import { contextOf, execFor, familyOf, memberRow, requireRow, unfinishedBackfill, withSession, type Session } from "../session";
@@ -76,7 +76,8 @@ export const backfill: ChildHandler = {
           if (!cp.done) pending ??= { m, cp };
         } else if (!pending && !cp?.done) {
           cp = await handOverToClient(site(s, m, inputs.connection), cp);
-          const r = await runBackfill(s.db, m, cp, { ...execFor(s, m), stateSchema: s.stateSchema });
+          // the workers past the first (backfill.workers) open their own connections, closed when the run ends
+          const r = await runBackfill(s.db, m, cp, { ...execFor(s, m), stateSchema: s.stateSchema, connect: () => connect(inputs.connection, "pgshift backfill worker") });
           cp = r.checkpoint;
           batches += r.batches;
           elapsedMs += r.elapsedMs;
