@@ -21,6 +21,8 @@ export interface BackfillResult {
   total: number | null;
   /** Rows scanned by this run. */
   scannedThisRun: number;
+  /** Connections that ran batches at once (backfill.workers, at most the parts left). */
+  workers: number;
 }
 
 export interface BackfillRunOptions extends ExecutorOptions {
@@ -185,11 +187,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const began = Date.now();
   const budgetMs = b.maxDurationMs;
   // finished: only what finishing leaves (a cover trigger a refresh found still there)
-  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0 };
+  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0, workers: 0 };
   let checkpoint = await prepareCheckpoint(db, ctx, start, { ...opts, runner: "client" });
   if (checkpoint.done) {
     checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
-    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0 };
+    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
   const sql: BatchSql = {
@@ -325,10 +327,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     }
   };
 
+  let workers = 1;
   if (!parts) {
     await walkPart(db, wholePart(checkpoint), null);
   } else {
-    await walkParts(db, parts, wanted, opts.connect, walkPart, (err) => (walk.failed ??= err));
+    workers = await walkParts(db, parts, wanted, opts.connect, walkPart, (err) => (walk.failed ??= err));
     if (walk.failed !== null) throw walk.failed;
     // every part done: the backfill is, in one synchronous commit; the time spent of a budgeted run is added once, at its end
     const doneNow = walk.checkpoint.ranges?.every((p) => p.done) ?? false;
@@ -361,13 +364,14 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       }),
     );
   }
-  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun };
+  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun, workers };
 }
 
 /**
  * Runs the parts not done on up to `workers` connections: `db` and more from `connect`, each
  * taking the next part left when it finished one. A worker that fails stops the others at
- * their next batch (`fail`); the connections it opened are closed however it ends.
+ * their next batch (`fail`); the connections it opened are closed however it ends. Returns
+ * how many worked.
  */
 async function walkParts(
   db: ClientBase,
@@ -376,7 +380,7 @@ async function walkParts(
   connect: BackfillRunOptions["connect"],
   walkPart: (worker: ClientBase, part: PartCheckpoint, index: number) => Promise<void>,
   fail: (err: unknown) => void,
-): Promise<void> {
+): Promise<number> {
   const left = parts.map((p, i) => ({ p, i })).filter(({ p }) => !p.done);
   const opened: Array<ClientBase & { end(): Promise<void> }> = [];
   const work = async (worker: ClientBase) => {
@@ -395,6 +399,7 @@ async function walkParts(
     await Promise.all(runs);
     await Promise.all(opened.map((c) => c.end().catch(() => undefined)));
   }
+  return runs.length;
 }
 
 function idOf(ctx: PlanContext): string {

@@ -157,5 +157,7 @@ export function coverTriggerSql(ctx: PlanContext): string[] {
 /** What `pulumi preview` shows for the Backfill child. */
 export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical" = "keyset"): string[] {
   if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), physicalBatchSql(ctx)];
-  return [upperKeySql(ctx), ...batchSessionSql(ctx), batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
+  // with workers the keys are split at a sample's quantiles first (the pages of a physical backfill by arithmetic)
+  const split = ctx.spec.backfill.workers > 1 ? [sampleKeysSql(ctx, true)] : [];
+  return [upperKeySql(ctx), ...split, ...batchSessionSql(ctx), batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
 }

@@ -17,7 +17,7 @@ describe("expand children through the provider handlers", function () {
   let db: TestDatabase;
   const names = namesOf(TABLE, "file_size");
   const shadow = names.shadowColumn;
-  const spec = specOf({ table: TABLE, column: "file_size", toType: "bigint", backfill: { batchSize: 3000, targetBatchMs: 600_000 } }); // a target no batch reaches: the size doubles each batch, 3,000 + 6,000 + 12,000
+  const spec = specOf({ table: TABLE, column: "file_size", toType: "bigint", backfill: { batchSize: 3000, targetBatchMs: 600_000, workers: 1 } }); // a target no batch reaches: the size doubles each batch, 3,000 + 6,000 + 12,000 (one worker: backfillWorkers.test.ts has more)
   let schemaBefore: string;
 
   before(async () => {

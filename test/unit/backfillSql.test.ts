@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backfillStatements, batchBoundSql, batchUpdateSql, upperKeySql } from "../../src/backfill/sql";
+import { backfillStatements, batchBoundSql, batchUpdateSql, sampleKeysSql, upperKeySql } from "../../src/backfill/sql";
 import { mismatchCountSql } from "../../src/sql/verify";
 import { fileContext } from "./support/fixtures";
 
@@ -76,6 +76,19 @@ describe("backfill SQL", () => {
       mismatchCountSql(ctx),
       `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
-    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), "SET LOCAL synchronous_commit = off", batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)]);
+    const batches = ["SET LOCAL synchronous_commit = off", batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
+    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), sampleKeysSql(ctx, true), ...batches]);
+    const one = fileContext({}, { backfill: { workers: 1 } });
+    assert.deepEqual(backfillStatements(one), [upperKeySql(one), ...batches]);
+  });
+
+  it("samples the keys left to split them among workers: whole random pages, in key order", () => {
+    const ctx = fileContext({ keyColumns: [{ name: "tenant", type: "integer" }, { name: "code", type: "text" }] });
+    assert.equal(
+      sampleKeysSql(ctx, false),
+      `SELECT json_build_array("tenant"::text, "code"::text) AS key FROM (SELECT "tenant", "code" FROM ${T} TABLESAMPLE SYSTEM ($1) ` +
+        `WHERE ("tenant", "code") > ($4::integer, $5::text) AND ("tenant", "code") <= ($2::integer, $3::text)) s ORDER BY "tenant", "code"`,
+    );
+    assert.match(sampleKeysSql(ctx, true), /TABLESAMPLE SYSTEM \(\$1\) WHERE \("tenant", "code"\) <= \(\$2::integer, \$3::text\)\) s/);
   });
 });
