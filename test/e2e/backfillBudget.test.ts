@@ -7,8 +7,8 @@ import { collectOutput, createStack } from "../support/pulumi";
 
 const TABLE = "budget_files";
 const ROWS = 100_000;
-/** ~1000-row batches with a 50 ms pause: a 1 s budget covers about a fifth of the table per up. */
-const BACKFILL = { batchSize: 1000, maxBatchSize: 1000, pauseMs: 50, maxDurationMs: 1000 };
+/** ~1000-row batches with a 50 ms pause on one worker (its log names the key it resumes after): a 1 s budget covers about a fifth of the table per up. */
+const BACKFILL = { batchSize: 1000, maxBatchSize: 1000, pauseMs: 50, maxDurationMs: 1000, workers: 1 };
 
 /**
  * backfill.maxDurationMs through the real `pulumi up`: each up spends at most the budget on the

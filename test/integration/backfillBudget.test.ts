@@ -19,7 +19,7 @@ const BUDGET_MS = 300;
 
 /** Fixed batches of BATCH rows with a pause, so a run of BUDGET_MS covers a part of the table only. */
 function budgeted(maxDurationMs = BUDGET_MS) {
-  return { batchSize: BATCH, maxBatchSize: BATCH, pauseMs: 10, targetBatchMs: 600_000, maxReplicationLagMs: 0, maxDurationMs };
+  return { batchSize: BATCH, maxBatchSize: BATCH, pauseMs: 30, targetBatchMs: 600_000, maxReplicationLagMs: 0, maxDurationMs };
 }
 
 async function count(c: Client, sql: string): Promise<number> {

@@ -118,17 +118,19 @@ describe("backfill: workers on parts of the table at once", function () {
 
     it("resumes every part while a writer inserts and updates, runs them at once, and scans every row once in total", async () => {
       const start = await checkpointOf(db.url, "w_int", "v");
+      const lines: string[] = [];
       const writer = startWriter({ url: db.url, table: "w_int", column: "v", maxId: ROWS, pauseMs: 1 });
       let rest: Awaited<ReturnType<typeof runBackfill>>;
       let seen: number;
       try {
-        const run = withClient(db.url, (c) => runBackfill(c, ctx, start, options(spec, "w_int")));
+        const run = withClient(db.url, (c) => runBackfill(c, ctx, start, options(spec, "w_int", { log: (l) => lines.push(l) })));
         seen = await mostAtOnce(run);
         rest = await run;
       } finally {
         await writer.stop();
       }
       assert.deepEqual(writer.stats.failures, []);
+      assert.match(lines[0], /: starting from checkpoint, 3 of 3 parts left, on 3 workers \(backfill\.workers 3\), about/);
       assert.equal(rest.checkpoint.done, true);
       assert.ok(seen >= 2, `batches ran on ${seen} connections at once`);
       assert.equal(rest.checkpoint.rowsScanned, ROWS, "the parts cover the keys once: no row scanned twice, none left out");
