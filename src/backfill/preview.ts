@@ -11,7 +11,7 @@ import { backfillStatements } from "./sql";
  */
 export function backfillPreview(ctx: PlanContext, stateSchema: string): string[] {
   const order = resolveOrder(ctx, ctx.spec.backfill.order);
-  const statements = backfillStatements(ctx, stateSchema, order);
+  const statements = backfillStatements(ctx, order);
   if (ctx.spec.backfill.runner === "client") return statements;
   const b = ctx.spec.backfill;
   return [...statements, backfillProcedureSql(ctx, stateSchema, { min: Math.min(100, b.batchSize), max: b.maxBatchSize }, order === "physical"), `-- pg_cron, every minute until done: ${backfillCallSql(ctx)}`];

@@ -1,12 +1,12 @@
 import type { ClientBase } from "pg";
-import { lockTimeoutSchedule, withLockRetry, type ExecutorOptions } from "../db/executor";
+import { withLockRetry, type ExecutorOptions } from "../db/executor";
 import { saveCheckpoint } from "../db/state";
-import { countVacuumSql } from "../sql/state";
+import { countVacuumSql, moveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { keysetParts, physicalParts, splitPoints, type PartCheckpoint } from "./ranges";
-import { batchSettings, batchStepSql, DATABASE_LOAD_SQL, sampleKeysSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, sampleKeysSql } from "./sql";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
@@ -55,35 +55,45 @@ export async function batchBounds(db: ClientBase, ctx: PlanContext, physical: bo
   return { perPage, min, max: Math.max(min, Math.round(b.maxBatchSize / perPage)), initial: Math.max(min, Math.round(b.batchSize / perPage)) };
 }
 
-/** The statements of a worker's batches: one each, for the first batch of a part and the next ones, of one worker or of a part. */
-type BatchSql = Record<"first" | "next", Record<"whole" | "part", string>>;
-
-/** A batch's result: the rows it scanned and the checkpoint as it committed it. */
 interface BatchResult {
   scanned: number;
-  checkpoint: BudgetedCheckpoint;
+  updated: number;
+  last?: string[] | null;
 }
 
-/**
- * A part's next batch (`index` null: the one-worker walk): the keys after its lastKey up to its
- * upperKey, or the pages from its page up to its end, with the fields it moves (its batch size,
- * the next page) in one statement (batchStepSql).
- */
-async function runBatchStep(db: ClientBase, sql: BatchSql, id: string, part: PartCheckpoint, index: number | null, size: number): Promise<BatchResult> {
-  const shape = index === null ? "whole" : "part";
-  const tail = (fields: object) => [id, JSON.stringify({ ...fields, batchSize: size }), ...(index === null ? [] : [index])];
-  let params: unknown[];
-  let text: string;
+interface BatchSql {
+  bound: { first: string; next: string };
+  update: { first: string; next: string };
+  physical: string;
+}
+
+/** The statements of a part's next batch, run inside its transaction, and where the part is after it. */
+interface BatchPlan {
+  run(db: ClientBase): Promise<BatchResult>;
+  next(r: BatchResult): PartCheckpoint;
+}
+
+/** A part's next batch: the keys after its lastKey up to its upperKey, or the pages from its page up to its end. */
+function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan {
   if (part.page !== undefined) {
-    const to = Math.min(part.end ?? 0, part.page + size);
-    text = sql.first[shape];
-    params = [`(${part.page},0)`, `(${to},0)`, ...tail({ page: to, done: to >= (part.end ?? 0) })];
-  } else {
-    text = sql[part.lastKey ? "next" : "first"][shape];
-    params = [...(part.upperKey as string[]), size, ...(part.lastKey ?? []), ...tail({})];
+    const from = part.page;
+    const to = Math.min(part.end ?? 0, from + size);
+    return {
+      run: async (db) => (await db.query<BatchResult>(sql.physical, [`(${from},0)`, `(${to},0)`])).rows[0],
+      next: () => ({ ...part, page: to, done: to >= (part.end ?? 0), batchSize: size }),
+    };
   }
-  const { rows } = await db.query<{ backfill: BudgetedCheckpoint; scanned: number }>(text, params);
-  return { scanned: rows[0].scanned, checkpoint: rows[0].backfill };
+  const lower = part.lastKey ?? [];
+  const variant = part.lastKey ? "next" : "first";
+  return {
+    run: async (db) => {
+      const { scanned, last } = (await db.query<{ scanned: number; last: string[] | null }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
+      if (!last) return { scanned, updated: 0, last };
+      const { updated } = (await db.query<{ updated: number }>(sql.update[variant], [...last, ...lower])).rows[0];
+      return { scanned, updated, last };
+    },
+    next: (r) => ({ ...part, lastKey: r.last ?? part.lastKey, done: r.scanned < size, batchSize: size }),
+  };
 }
 
 /** The one-worker backfill's progress as a part: the checkpoint's own fields (the pages run to the table's end). */
@@ -92,32 +102,10 @@ function wholePart(cp: BudgetedCheckpoint): PartCheckpoint {
   return { lastKey: cp.lastKey, upperKey: cp.upperKey, done: cp.done, batchSize: cp.batchSize };
 }
 
-/** A part as the checkpoint a batch returned has it. */
-function partIn(cp: BudgetedCheckpoint, index: number | null): PartCheckpoint {
-  return index === null ? wholePart(cp) : cp.ranges![index];
-}
-
-/**
- * Runs `fn` with the batch settings (batchSettings: synchronous_commit off, the replica role
- * where the table has triggers of its own) and a lock_timeout on `db`'s session, each batch
- * being one statement; puts back what the session had, for the statements after the backfill.
- */
-async function withBatchSession<T>(db: ClientBase, ctx: PlanContext, lockTimeoutMs: number, fn: (setLockTimeout: (ms: number) => Promise<void>) => Promise<T>): Promise<T> {
-  const settings: [string, string][] = [...batchSettings(ctx), ["lock_timeout", String(lockTimeoutMs)]];
-  const names = settings.map(([name]) => name);
-  const { rows } = await db.query<{ name: string; setting: string }>(`SELECT name, current_setting(name) AS setting FROM unnest($1::text[]) AS name`, [names]);
-  const set = (pairs: [string, string][]) => db.query(`SELECT set_config(name, value, false) FROM unnest($1::text[], $2::text[]) AS s(name, value)`, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
-  let current = lockTimeoutMs;
-  await set(settings);
-  try {
-    return await fn(async (ms) => {
-      if (ms === current) return;
-      await set([["lock_timeout", String(ms)]]);
-      current = ms;
-    });
-  } finally {
-    await set(rows.map((r) => [r.name, r.setting] as [string, string])).catch(() => undefined);
-  }
+/** The checkpoint fields a one-worker batch moves: a part's, under the checkpoint's names. */
+function wholeFields(part: PartCheckpoint): Partial<BudgetedCheckpoint> {
+  const { end: _end, ...fields } = part;
+  return fields;
 }
 
 /** How many keys to sample to split the keys among workers: enough for even parts, a few hundred pages however large the table. */
@@ -206,9 +194,12 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
+  const sql: BatchSql = {
+    bound: { first: batchBoundSql(ctx, true), next: batchBoundSql(ctx, false) },
+    update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },
+    physical: physicalBatchSql(ctx),
+  };
   const physical = checkpoint.order === "physical";
-  const step = (fromStart: boolean, part: boolean) => batchStepSql(ctx, opts.stateSchema, { order: physical ? "physical" : "keyset", fromStart, part });
-  const sql: BatchSql = { first: { whole: step(true, false), part: step(true, true) }, next: { whole: step(false, false), part: step(false, true) } };
   const bounds = await batchBounds(db, ctx, physical);
   const wanted = opts.connect ? b.workers : 1;
   const resumed = checkpoint.ranges !== undefined;
@@ -264,13 +255,30 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     }
   };
 
-  /** One batch of a part (`index` null: the one-worker walk) with its checkpoint, in one statement; the part after it. */
-  const runBatch = async (worker: ClientBase, setLockTimeout: (ms: number) => Promise<void>, part: PartCheckpoint, index: number | null, size: number): Promise<PartCheckpoint> => {
+  /** One batch of a part (`index` null: the one-worker walk) with its checkpoint, in one transaction; the part after it. */
+  const runBatch = async (worker: ClientBase, part: PartCheckpoint, index: number | null, size: number): Promise<PartCheckpoint> => {
+    const batch = planBatch(part, size, sql);
     return withLockRetry(worker, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
-      await setLockTimeout(lockTimeoutMs);
-      const r = await runBatchStep(worker, sql, idOf(ctx), part, index, size);
-      walk.checkpoint = r.checkpoint;
-      return partIn(r.checkpoint, index);
+      // one round trip for the transaction's start: with short batches every round trip shows
+      try {
+        await worker.query(["BEGIN", `SET LOCAL lock_timeout = ${lockTimeoutMs}`, ...batchSessionSql(ctx)].join("; "));
+        const r = await batch.run(worker);
+        const moved = batch.next(r);
+        let fields: object = moved;
+        if (index === null) {
+          const spent = budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned + r.scanned - scannedBefore) } };
+          fields = { ...wholeFields(moved), ...spent };
+        }
+        const { rows } = await worker.query<{ backfill: BudgetedCheckpoint }>(moveCheckpointSql(opts.stateSchema, index !== null), [idOf(ctx), JSON.stringify(fields), r.scanned, r.updated, ...(index === null ? [] : [index])]);
+        // the batch that finishes waits for its flush: "done" is what the next stages act on
+        if (rows[0].backfill.done) await worker.query("SET LOCAL synchronous_commit = on");
+        await worker.query("COMMIT");
+        walk.checkpoint = rows[0].backfill;
+        return moved;
+      } catch (err) {
+        await worker.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
     });
   };
 
@@ -309,19 +317,18 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   };
 
   /** Walks one part to its end (or until the run stops), batch after batch on `worker`. */
-  const walkPart = async (worker: ClientBase, start: PartCheckpoint, index: number | null) =>
-    withBatchSession(worker, ctx, lockTimeoutSchedule(opts.lock)[0], async (setLockTimeout) => {
-      let part = start;
-      let batchSize = Math.min(bounds.max, part.batchSize ?? bounds.initial);
-      while (!part.done && (await mayRun(worker))) {
-        const t0 = Date.now();
-        part = await runBatch(worker, setLockTimeout, part, index, batchSize);
-        walk.batches++;
-        batchSize = nextBatchSize(batchSize, Date.now() - t0, b.targetBatchMs, bounds.min, bounds.max);
-        await afterBatch(worker, batchSize);
-        if (!part.done && b.pauseMs > 0 && !budgetUsedUp()) await new Promise((r) => setTimeout(r, b.pauseMs));
-      }
-    });
+  const walkPart = async (worker: ClientBase, start: PartCheckpoint, index: number | null) => {
+    let part = start;
+    let batchSize = Math.min(bounds.max, part.batchSize ?? bounds.initial);
+    while (!part.done && (await mayRun(worker))) {
+      const t0 = Date.now();
+      part = await runBatch(worker, part, index, batchSize);
+      walk.batches++;
+      batchSize = nextBatchSize(batchSize, Date.now() - t0, b.targetBatchMs, bounds.min, bounds.max);
+      await afterBatch(worker, batchSize);
+      if (!part.done && b.pauseMs > 0 && !budgetUsedUp()) await new Promise((r) => setTimeout(r, b.pauseMs));
+    }
+  };
 
   let workers = 1;
   if (!parts) {
@@ -329,13 +336,14 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   } else {
     workers = await walkParts(db, parts, wanted, opts.connect, walkPart, (err) => (walk.failed ??= err));
     if (walk.failed !== null) throw walk.failed;
-    walk.checkpoint = { ...walk.checkpoint, done: walk.checkpoint.ranges?.every((p) => p.done) ?? false };
+    // every part done: the backfill is, in one synchronous commit; the time spent of a budgeted run is added once, at its end
+    const doneNow = walk.checkpoint.ranges?.every((p) => p.done) ?? false;
+    const spent = budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned - scannedBefore) } };
+    if (doneNow || budgetMs !== undefined) {
+      walk.checkpoint = { ...walk.checkpoint, ...spent, done: doneNow };
+      await saveCheckpoint(db, opts.stateSchema, ctx.names.id, walk.checkpoint);
+    }
   }
-  // a budgeted run adds its time spent once, at its end (the rate of the ETAs; a run killed
-  // midway adds none); the batches committed asynchronously: "done" (what the next stages act
-  // on) and the run's end are saved in a synchronous commit, which also flushes every batch before it
-  if (budgetMs !== undefined) walk.checkpoint = { ...walk.checkpoint, spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned - scannedBefore) } };
-  if (walk.checkpoint.done || parts || budgetMs !== undefined) await saveCheckpoint(db, opts.stateSchema, ctx.names.id, walk.checkpoint);
   checkpoint = walk.checkpoint;
   if (checkpoint.done) {
     checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);

@@ -1,7 +1,6 @@
 import type { PlanContext } from "../plan/facts";
 import { convertFunctionName, dropTriggerSql } from "../sql/functions";
 import { ident, literal, qualified } from "../sql/quote";
-import { stateTableName } from "../sql/state";
 
 /**
  * A keyset batch is two statements in one transaction. The first finds the batch's end: the
@@ -46,73 +45,6 @@ export function batchUpdateSql(ctx: PlanContext, fromStart: boolean): string {
   return (
     `WITH updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${keyRange(ctx, "t.", 1, fromStart ? null : t.keyColumns.length + 1)} ` +
     `AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1) SELECT count(*)::int AS updated FROM updated`
-  );
-}
-
-/**
- * The client runner's batch as ONE statement, and so one round trip: the two statements of a
- * keyset batch (its last key, then the UPDATE of the range up to it) or the physical one, and
- * the move of the checkpoint, as data-modifying CTEs of one UPDATE of the state row. The
- * procedure runs the same batch as separate EXECUTEs (no round trips inside the server). A
- * batch was five round trips (BEGIN, its two statements, the checkpoint, COMMIT): on a loaded
- * server each one waits to be scheduled. It runs in its own implicit transaction, with the
- * worker session's settings (run.ts: lock_timeout, synchronous_commit off, the replica role).
- *
- * The checkpoint moves as it is in the row when the UPDATE gets its lock, so workers
- * committing batches of other parts at once never write over each other: the batch's fields
- * (from the client: the batch size, the next page, the time spent) and its last key and `done`
- * go into the checkpoint (`part` false) or into its part `ranges[i]`; the rows the batch
- * scanned and updated are added to the totals. Returns the checkpoint as it now is.
- *
- * Parameters, keyset: $1..$n the part's upper key, $n+1 the limit, $n+2..$2n+1 the lower key
- * (not when `fromStart`), then the migration's id, the fields (JSON) and, with `part`, the
- * part's index. Physical: $1 and $2 the pages' tids, $3 the id, $4 the fields, $5 the index.
- */
-export function batchStepSql(ctx: PlanContext, stateSchema: string, shape: { order: "keyset" | "physical"; fromStart: boolean; part: boolean }): string {
-  const t = ctx.facts.table;
-  const keys = t.keyColumns;
-  const n = keys.length;
-  const conv = `${convertFunctionName(ctx)}(t.${ident(t.column.name)})`;
-  const shadow = ident(ctx.names.shadowColumn);
-  const filled = `t.${shadow} IS DISTINCT FROM ${conv}`;
-  let batch: string;
-  let first: number;
-  // keyset: the batch's last key and `done` come from the batch itself
-  let computed: ((before: string) => string) | null = null;
-  if (shape.order === "physical") {
-    const range = (alias: string) => `${alias}.ctid >= $1::tid AND ${alias}.ctid < $2::tid`;
-    batch =
-      `WITH updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${range("t")} AND ${filled} RETURNING 1), ` +
-      `b AS (SELECT (SELECT count(*) FROM ${t.qualifiedName} AS x WHERE ${range("x")})::int AS scanned, (SELECT count(*) FROM updated)::int AS updated) `;
-    first = 3;
-  } else {
-    const list = keys.map((k) => ident(k.name)).join(", ");
-    const lowerAt = shape.fromStart ? null : n + 2;
-    const range = keyRange(ctx, "", 1, lowerAt);
-    const limit = `$${n + 1}`;
-    const row = (prefix: string) => `(${keys.map((k) => `${prefix}${ident(k.name)}`).join(", ")})`;
-    const lower = lowerAt === null ? "" : `${row("t.")} > (${keys.map((k, i) => `$${lowerAt + i}::${k.type}`).join(", ")}) AND `;
-    // the UPDATE's upper bound from the batch's last key: typed scalar subqueries, so the planner scans just that range of the key's index
-    const upTo = `${row("t.")} <= (${keys.map((k) => `(SELECT ${ident(k.name)} FROM last)`).join(", ")})`;
-    batch =
-      `WITH nth AS (SELECT ${list} FROM ${t.qualifiedName} WHERE ${range} ORDER BY ${list} OFFSET ${limit} - 1 LIMIT 1), ` +
-      `last AS (SELECT ${list} FROM nth UNION ALL (SELECT ${list} FROM ${t.qualifiedName} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1) LIMIT 1), ` +
-      `updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${lower}${upTo} AND ${filled} RETURNING 1), ` +
-      `b AS (SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${t.qualifiedName} WHERE ${range})::int END AS scanned, ` +
-      `(SELECT ${keyAsText(ctx)} FROM last)::jsonb AS last, (SELECT count(*) FROM updated)::int AS updated) `;
-    first = shape.fromStart ? n + 2 : 2 * n + 2;
-    computed = (before: string) => `jsonb_build_object('lastKey', coalesce(b.last, ${before}->'lastKey'), 'done', b.scanned < ${limit})`;
-  }
-  const id = `$${first}`;
-  const fields = `$${first + 1}::jsonb`;
-  const at = `$${first + 2}::int`;
-  const own = (before: string) => `${before} || ${fields}${computed ? ` || ${computed(before)}` : ""}`;
-  const moved = shape.part ? `jsonb_set(s.backfill, ARRAY['ranges', ${at}::text], ${own(`(s.backfill->'ranges'->${at})`)})` : own("s.backfill");
-  return (
-    batch +
-    `UPDATE ${stateTableName(stateSchema)} AS s SET backfill = ${moved} || jsonb_build_object(` +
-    `'rowsScanned', (s.backfill->>'rowsScanned')::bigint + b.scanned, 'rowsUpdated', (s.backfill->>'rowsUpdated')::bigint + b.updated, ` +
-    `'batches', coalesce((s.backfill->>'batches')::bigint, 0) + 1), updated_at = now() FROM b WHERE s.id = ${id} RETURNING s.backfill, b.scanned, b.updated`
   );
 }
 
@@ -167,12 +99,7 @@ function keysDescending(ctx: PlanContext): string {
  * but the shadow changes.
  */
 export function batchSessionSql(ctx: PlanContext): string[] {
-  return batchSettings(ctx).map(([name, value]) => `SET LOCAL ${name} = ${value}`);
-}
-
-/** The settings of batchSessionSql, by name: the client runner's workers set them for their whole session (their batches are single statements). */
-export function batchSettings(ctx: PlanContext): [string, string][] {
-  return [["synchronous_commit", "off"], ...(ctx.facts.backfillAsReplica ? [["session_replication_role", "replica"] as [string, string]] : [])];
+  return ["SET LOCAL synchronous_commit = off", ...(ctx.facts.backfillAsReplica ? ["SET LOCAL session_replication_role = replica"] : [])];
 }
 
 /**
@@ -227,13 +154,10 @@ export function coverTriggerSql(ctx: PlanContext): string[] {
   ];
 }
 
-/** What `pulumi preview` shows for the Backfill child's client runner: its bounds, its workers' session and its batches (the first and the next, of one worker and of a part). */
-export function backfillStatements(ctx: PlanContext, stateSchema: string, order: "keyset" | "physical" = "keyset"): string[] {
-  const session = batchSettings(ctx).map(([name, value]) => `SET ${name} = ${value}`);
-  const parts = ctx.spec.backfill.workers > 1;
-  const step = (fromStart: boolean) => [batchStepSql(ctx, stateSchema, { order, fromStart, part: false }), ...(parts ? [batchStepSql(ctx, stateSchema, { order, fromStart, part: true })] : [])];
-  if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...session, ...step(true)];
+/** What `pulumi preview` shows for the Backfill child. */
+export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical" = "keyset"): string[] {
+  if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), physicalBatchSql(ctx)];
   // with workers the keys are split at a sample's quantiles first (the pages of a physical backfill by arithmetic)
-  const split = parts ? [sampleKeysSql(ctx, true)] : [];
-  return [upperKeySql(ctx), ...split, ...session, ...step(true), ...step(false)];
+  const split = ctx.spec.backfill.workers > 1 ? [sampleKeysSql(ctx, true)] : [];
+  return [upperKeySql(ctx), ...split, ...batchSessionSql(ctx), batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
 }

@@ -21,6 +21,22 @@ export function setStageSql(stateSchema: string, id: string, stage: Stage): stri
   return `UPDATE ${stateTableName(stateSchema)} SET stage = ${literal(stage)}, updated_at = now() WHERE id = ${literal(id)}`;
 }
 
+/**
+ * A batch's move of the checkpoint, merged into the row as it is when the batch's transaction
+ * gets its lock, so that workers committing batches of other parts at once (backfill.workers)
+ * never write over each other: $2 the fields to set (one worker's whole progress), or, with
+ * `part`, the part's progress for `ranges[$5]`; $3 and $4 the rows the batch scanned and
+ * updated, added to the totals. Returns the checkpoint as it now is.
+ */
+export function moveCheckpointSql(stateSchema: string, part: boolean): string {
+  const moved = part ? `jsonb_set(backfill, ARRAY['ranges', $5::int::text], $2::jsonb)` : `backfill || $2::jsonb`;
+  return (
+    `UPDATE ${stateTableName(stateSchema)} SET backfill = ${moved} || jsonb_build_object(` +
+    `'rowsScanned', (backfill->>'rowsScanned')::bigint + $3::bigint, 'rowsUpdated', (backfill->>'rowsUpdated')::bigint + $4::bigint, ` +
+    `'batches', coalesce((backfill->>'batches')::bigint, 0) + 1), updated_at = now() WHERE id = $1 RETURNING backfill`
+  );
+}
+
 /** Counts a VACUUM the client runner ran in the checkpoint ($1 the id); returns the checkpoint as it now is. */
 export function countVacuumSql(stateSchema: string): string {
   return `UPDATE ${stateTableName(stateSchema)} SET backfill = backfill || jsonb_build_object('vacuums', coalesce((backfill->>'vacuums')::bigint, 0) + 1), updated_at = now() WHERE id = $1 RETURNING backfill`;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backfillStatements, batchBoundSql, batchStepSql, batchUpdateSql, sampleKeysSql, upperKeySql } from "../../src/backfill/sql";
+import { backfillStatements, batchBoundSql, batchUpdateSql, sampleKeysSql, upperKeySql } from "../../src/backfill/sql";
 import { mismatchCountSql } from "../../src/sql/verify";
 import { fileContext } from "./support/fixtures";
 
@@ -76,18 +76,10 @@ describe("backfill SQL", () => {
       mismatchCountSql(ctx),
       `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
-    const step = (c: typeof ctx, fromStart: boolean, part: boolean) => batchStepSql(c, "public", { order: "keyset", fromStart, part });
-    assert.deepEqual(backfillStatements(ctx, "public"), [
-      upperKeySql(ctx),
-      sampleKeysSql(ctx, true),
-      "SET synchronous_commit = off",
-      step(ctx, true, false),
-      step(ctx, true, true),
-      step(ctx, false, false),
-      step(ctx, false, true),
-    ]);
+    const batches = ["SET LOCAL synchronous_commit = off", batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
+    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), sampleKeysSql(ctx, true), ...batches]);
     const one = fileContext({}, { backfill: { workers: 1 } });
-    assert.deepEqual(backfillStatements(one, "public"), [upperKeySql(one), "SET synchronous_commit = off", step(one, true, false), step(one, false, false)]);
+    assert.deepEqual(backfillStatements(one), [upperKeySql(one), ...batches]);
   });
 
   it("samples the keys left to split them among workers: whole random pages, in key order", () => {
