@@ -95,6 +95,8 @@ async function main(): Promise<void> {
   if (runs("update") && options.extras) add(await benchIndexedUpdate(rig));
   if (runs("pgshift")) {
     add(...(await benchPgshift(rig, "pgshift", {})));
+    // the same at backfill.workers 1: what the second worker buys, and what it costs pgbench, side by side
+    add(...(await benchPgshift(rig, "pgshift-one-worker", { workers: 1 })));
     if (options.extras) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
     const why = await databaseRunnerSkip(server.url);
     if (why) skipped.push({ id: "pgshift-db", operation: "pgshift lifecycle, database runner (pg_cron)", reason: why });

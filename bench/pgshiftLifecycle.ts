@@ -79,7 +79,8 @@ async function backfillDone(url: string): Promise<void> {
 export async function benchPgshift(rig: BenchRig, label: string, backfill: BackfillOptions): Promise<Measurement[]> {
   const { rows } = rig.options;
   const db = await freshTable(rows, label);
-  const variant = (backfill.pauseMs ?? 0) > 0 ? `, throttled (pauseMs ${backfill.pauseMs})` : label.endsWith("-db") ? ", database runner" : "";
+  const variant =
+    (backfill.pauseMs ?? 0) > 0 ? `, throttled (pauseMs ${backfill.pauseMs})` : label.endsWith("-db") ? ", database runner" : backfill.workers === 1 ? ", one worker (workers 1)" : "";
   const spec = withoutStage(parseSpec({ table: TABLE, column: COLUMN, toType: TO_TYPE, stage: "expand", backfill }));
   const inputs = (kind: ChildKind): ChildInputs => ({ kind, connection: { connectionString: db.url }, spec, statements: [] });
   const batches = new BatchSampler(db.url, stateTableName("public"));

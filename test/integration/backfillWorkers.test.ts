@@ -67,6 +67,17 @@ describe("backfill: workers on parts of the table at once", function () {
     return most;
   }
 
+  /** A table (id serial, v integer) of `rows` rows, expanded up to the backfill, and its context. */
+  async function integerTable(table: string, rows: number, batch: number, workers: number): Promise<{ spec: ColumnChangeSpec; ctx: PlanContext }> {
+    await withClient(db.url, (c) =>
+      c.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, v integer NOT NULL);
+               INSERT INTO ${table} (v) SELECT g * 3 FROM generate_series(1, ${rows}) g; ANALYZE ${table};`),
+    );
+    const spec = specOf({ table, column: "v", toType: "bigint", backfill: fixedBatches(batch, workers) });
+    await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
+    return { spec, ctx: await contextFromRow(db.url, spec, table, "v") };
+  }
+
   before(async () => {
     db = await createTestDatabase("backfill_workers");
     open = [];
@@ -82,17 +93,12 @@ describe("backfill: workers on parts of the table at once", function () {
 
   describe("an integer key, three workers, under a writer", function () {
     const ROWS = 30_000;
-    const spec = specOf({ table: "w_int", column: "v", toType: "bigint", backfill: fixedBatches(500, 3) });
     const shadow = namesOf("w_int", "v").shadowColumn;
+    let spec: ColumnChangeSpec;
     let ctx: PlanContext;
 
     before(async () => {
-      await withClient(db.url, (c) =>
-        c.query(`CREATE TABLE w_int (id serial PRIMARY KEY, v integer NOT NULL);
-                 INSERT INTO w_int (v) SELECT g * 3 FROM generate_series(1, ${ROWS}) g; ANALYZE w_int;`),
-      );
-      await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
-      ctx = await contextFromRow(db.url, spec, "w_int", "v");
+      ({ spec, ctx } = await integerTable("w_int", ROWS, 500, 3));
     });
 
     it("stops after maxBatches with every part's progress in the checkpoint", async () => {
@@ -179,13 +185,7 @@ describe("backfill: workers on parts of the table at once", function () {
   });
 
   it("fails the run when a worker cannot connect, keeping what committed, and a later run finishes", async () => {
-    await withClient(db.url, (c) =>
-      c.query(`CREATE TABLE w_fail (id serial PRIMARY KEY, v integer NOT NULL);
-               INSERT INTO w_fail (v) SELECT g FROM generate_series(1, 10000) g; ANALYZE w_fail;`),
-    );
-    const spec = specOf({ table: "w_fail", column: "v", toType: "bigint", backfill: fixedBatches(200, 2) });
-    await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
-    const ctx = await contextFromRow(db.url, spec, "w_fail", "v");
+    const { spec, ctx } = await integerTable("w_fail", 10000, 200, 2);
     const refused = options(spec, "w_fail", { connect: () => Promise.reject(new Error("too many connections for role")) });
     await assert.rejects(withClient(db.url, (c) => runBackfill(c, ctx, null, refused)), /too many connections for role/);
     const cp = (await checkpointOf(db.url, "w_fail", "v"))!;
@@ -200,13 +200,7 @@ describe("backfill: workers on parts of the table at once", function () {
   });
 
   it("comes back to one range for the in-database runner: from the first part not done, nothing missed", async () => {
-    await withClient(db.url, (c) =>
-      c.query(`CREATE TABLE w_hand (id serial PRIMARY KEY, v integer NOT NULL);
-               INSERT INTO w_hand (v) SELECT g FROM generate_series(1, 12000) g; ANALYZE w_hand;`),
-    );
-    const spec = specOf({ table: "w_hand", column: "v", toType: "bigint", backfill: fixedBatches(500, 3) });
-    await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
-    const ctx = await contextFromRow(db.url, spec, "w_hand", "v");
+    const { spec, ctx } = await integerTable("w_hand", 12000, 500, 3);
     const first = await withClient(db.url, (c) => runBackfill(c, ctx, null, options(spec, "w_hand", { maxBatches: 5 })));
     const split = first.checkpoint;
     assert.ok(split.ranges && split.ranges.length === 3);
