@@ -206,6 +206,9 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   if (wanted > 1 && !checkpoint.ranges) checkpoint = await splitParts(db, ctx, checkpoint, wanted, total, opts.stateSchema);
   const scannedBefore = checkpoint.rowsScanned;
   const spentBefore: TimeSpent = checkpoint.spent ?? { ms: 0, rows: 0 };
+  /** A budgeted run's time spent so far, with `rowsScanned` the checkpoint's total by then (nothing without a budget). */
+  const spentBy = (rowsScanned: number) => (budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (rowsScanned - scannedBefore) } });
+  const moveSql = { whole: moveCheckpointSql(opts.stateSchema, false), part: moveCheckpointSql(opts.stateSchema, true) };
   const walk: Walk = { checkpoint, started: 0, batches: 0, stoppedBy: null, failed: null, loadCheckedAt: -Infinity, vacuumedAt: checkpoint.rowsUpdated, vacuuming: false, lastReport: 0 };
   // the budget is checked between batches only; a run that was never paused does one batch at least
   const budgetUsedUp = () => budgetMs !== undefined && Date.now() - began >= budgetMs;
@@ -266,10 +269,9 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
         const moved = batch.next(r);
         let fields: object = moved;
         if (index === null) {
-          const spent = budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned + r.scanned - scannedBefore) } };
-          fields = { ...wholeFields(moved), ...spent };
+          fields = { ...wholeFields(moved), ...spentBy(walk.checkpoint.rowsScanned + r.scanned) };
         }
-        const { rows } = await worker.query<{ backfill: BudgetedCheckpoint }>(moveCheckpointSql(opts.stateSchema, index !== null), [idOf(ctx), JSON.stringify(fields), r.scanned, r.updated, ...(index === null ? [] : [index])]);
+        const { rows } = await worker.query<{ backfill: BudgetedCheckpoint }>(index === null ? moveSql.whole : moveSql.part, [idOf(ctx), JSON.stringify(fields), r.scanned, r.updated, ...(index === null ? [] : [index])]);
         // the batch that finishes waits for its flush: "done" is what the next stages act on
         if (rows[0].backfill.done) await worker.query("SET LOCAL synchronous_commit = on");
         await worker.query("COMMIT");
@@ -338,9 +340,8 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     if (walk.failed !== null) throw walk.failed;
     // every part done: the backfill is, in one synchronous commit; the time spent of a budgeted run is added once, at its end
     const doneNow = walk.checkpoint.ranges?.every((p) => p.done) ?? false;
-    const spent = budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (walk.checkpoint.rowsScanned - scannedBefore) } };
     if (doneNow || budgetMs !== undefined) {
-      walk.checkpoint = { ...walk.checkpoint, ...spent, done: doneNow };
+      walk.checkpoint = { ...walk.checkpoint, ...spentBy(walk.checkpoint.rowsScanned), done: doneNow };
       await saveCheckpoint(db, opts.stateSchema, ctx.names.id, walk.checkpoint);
     }
   }
