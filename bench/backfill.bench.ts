@@ -32,14 +32,16 @@ import { printed, sleep, type BenchRig, type Measurement } from "./measure";
 import { readBenchOptions, REPO } from "./options";
 import { Pgbench, windowStats } from "./pgbench";
 import { benchPgroll, pgrollBin } from "./pgroll";
-import { benchPgshift, databaseRunnerSkip, type Skipped } from "./pgshiftLifecycle";
+import { benchPgshift, databaseRunnerSkip, variantOptions, type Skipped } from "./pgshiftLifecycle";
 import { printResults, writeResults } from "./report";
 import { RssSampler } from "./rssSampler";
+import { WalSampler } from "./walSampler";
 import { machineInfo, runInfo, serverInfo } from "./runInfo";
 import { summarize, type PgbenchResult } from "./summary";
 
 // read before anything starts, so a bad BENCH_* value stops the bench before the server does
 const options = readBenchOptions();
+const variants = options.variants.map(variantOptions);
 // the embedded server reads it when it starts (test/support/pg.ts)
 if (options.durable) process.env.PGSHIFT_TEST_DURABLE = "1";
 
@@ -69,6 +71,8 @@ async function main(): Promise<void> {
     process.env.PGSHIFT_TEST_DATABASE_URL = cronServer.url;
   }
   const server = await testServer();
+  const wal = new WalSampler(server.url);
+  await wal.start();
   const info = await serverInfo(server.url);
   process.stdout.write(`  ${info.version}; ${Object.entries(info.settings).map(([k, v]) => `${k}=${v}`).join(", ")}\n`);
 
@@ -98,18 +102,22 @@ async function main(): Promise<void> {
     // the same at backfill.workers 1: what the second worker buys, and what it costs pgbench, side by side
     add(...(await benchPgshift(rig, "pgshift-one-worker", { workers: 1 })));
     if (options.extras) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
+    // BENCH_VARIANTS: more settings side by side, each on its own fresh table like the rest
+    for (const [i, v] of variants.entries()) add(...(await benchPgshift(rig, `pgshift-variant${i + 1}`, v)));
     const why = await databaseRunnerSkip(server.url);
     if (why) skipped.push({ id: "pgshift-db", operation: "pgshift lifecycle, database runner (pg_cron)", reason: why });
     else add(...(await benchPgshift(rig, "pgshift-db", { runner: "database" } as Record<string, unknown>)));
   }
   if (pgroll) add(...(await benchPgroll(rig, pgroll)));
   rig.sampler.stop();
+  await wal.stop();
 
   let pgbenchResult: PgbenchResult | null = null;
   if (pgbench) {
     process.stdout.write(`  [stopping pgbench after a ${options.pgbench.tailMs / 1000} s tail]\n`);
     const r = await pgbench.stop(options.pgbench.tailMs);
-    const windows = windowStats(r.transactions, rig.phases);
+    const walByPhase = wal.byPhase(rig.phases);
+    const windows = windowStats(r.transactions, rig.phases).map((w) => ({ ...w, walMbPerSec: walByPhase[w.id]?.mbPerSec ?? null, checkpoints: walByPhase[w.id]?.checkpoints ?? null }));
     const lastEnd = Math.max(...rig.phases.map((p) => p.end));
     pgbenchResult = { windows, failedTransactions: r.transactions.filter((x) => x.failed).length, abortedClients: r.abortedClients, coversRun: r.loggedUntil >= lastEnd };
   }

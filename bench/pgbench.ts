@@ -36,6 +36,10 @@ export interface PgbenchWindow {
   p99Ms: number;
   maxMs: number;
   failed: number;
+  /** WAL the whole server wrote during the phase, MB/s (bench/walSampler.ts); null when not sampled. */
+  walMbPerSec?: number | null;
+  /** Checkpoints that finished during the phase; null when not sampled. */
+  checkpoints?: number | null;
 }
 
 interface Transaction extends Timed {

@@ -13,6 +13,7 @@ import type { ChildKind } from "../src/provider/inputs";
 import { stateTableName } from "../src/sql/state";
 import { DEFAULT_BACKFILL, parseSpec, withoutStage, type BackfillOptions } from "../src/spec";
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
+import { UsageError } from "../scripts/lib/env";
 import { BatchSampler, flatness } from "./batchSampler";
 import { freshTable, tableSize } from "./freshTable";
 import { measure, sleep, type BenchRig, type Measurement } from "./measure";
@@ -76,11 +77,30 @@ async function backfillDone(url: string): Promise<void> {
   }
 }
 
+/**
+ * A BENCH_VARIANTS entry as the backfill options pgshift takes: validated as a user's would be
+ * (a bad value stops the bench before the server starts), and refused where it names an option
+ * parseSpec does not keep (a misspelt one would otherwise measure the default under its name).
+ */
+export function variantOptions(v: Record<string, unknown>): BackfillOptions {
+  const kept = parseSpec({ table: TABLE, column: COLUMN, toType: TO_TYPE, stage: "expand", backfill: v as BackfillOptions }).backfill;
+  const unknown = Object.keys(v).filter((k) => !(k in kept));
+  if (unknown.length > 0) throw new UsageError(`BENCH_VARIANTS: backfill has no option ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+  return v as BackfillOptions;
+}
+
 export async function benchPgshift(rig: BenchRig, label: string, backfill: BackfillOptions): Promise<Measurement[]> {
   const { rows } = rig.options;
   const db = await freshTable(rows, label);
-  const variant =
-    (backfill.pauseMs ?? 0) > 0 ? `, throttled (pauseMs ${backfill.pauseMs})` : label.endsWith("-db") ? ", database runner" : backfill.workers === 1 ? ", one worker (workers 1)" : "";
+  const variant = label.includes("-variant")
+    ? `, backfill ${JSON.stringify(backfill)}`
+    : (backfill.pauseMs ?? 0) > 0
+      ? `, throttled (pauseMs ${backfill.pauseMs})`
+      : label.endsWith("-db")
+        ? ", database runner"
+        : backfill.workers === 1
+          ? ", one worker (workers 1)"
+          : "";
   const spec = withoutStage(parseSpec({ table: TABLE, column: COLUMN, toType: TO_TYPE, stage: "expand", backfill }));
   const inputs = (kind: ChildKind): ChildInputs => ({ kind, connection: { connectionString: db.url }, spec, statements: [] });
   const batches = new BatchSampler(db.url, stateTableName("public"));

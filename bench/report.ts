@@ -120,14 +120,17 @@ function resultsMarkdown({ run, machine, summary, results, pgbench, skipped }: B
 
 function pgbenchMarkdown(p: PgbenchResult | null): string[] {
   if (!p) return ["pgbench: not run (BENCH_PGBENCH=0).", ""];
-  const rows = p.windows.map((w) => `| ${w.label} | ${w.seconds.toFixed(1)} s | ${w.tps.toFixed(1)} | ${w.p50Ms.toFixed(1)} ms | ${w.p99Ms.toFixed(1)} ms | ${w.maxMs.toFixed(0)} ms | ${w.failed} |`);
+  const wal = (w: PgbenchResult["windows"][number]) => (w.walMbPerSec === undefined || w.walMbPerSec === null ? "-" : `${w.walMbPerSec.toFixed(1)} MB/s`);
+  const rows = p.windows.map((w) => `| ${w.label} | ${w.seconds.toFixed(1)} s | ${w.tps.toFixed(1)} | ${w.p50Ms.toFixed(1)} ms | ${w.p99Ms.toFixed(1)} ms | ${w.maxMs.toFixed(0)} ms | ${w.failed} | ${wal(w)} | ${w.checkpoints ?? "-"} |`);
   return [
     "## pgbench (TPC-B, its own tables, same server) by phase",
     "",
     `Latency counted from each transaction's scheduled start (-R), so a stall shows in full. Failed transactions over the whole run: ${p.failedTransactions}; aborted clients: ${p.abortedClients.length}${p.abortedClients.length ? ` (${p.abortedClients[0]})` : ""}${p.coversRun ? "" : "; NOTE: its log ends before the last phase (pgbench loses its last buffer when stopped)"}.`,
     "",
-    "| phase | duration | tps | p50 | p99 | max | failed |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "WAL is what the whole server wrote during the phase and checkpoints the ones that finished in it (sampled every 200 ms): pgbench's commits wait for the disk, so its latency follows the writes more than the CPU.",
+    "",
+    "| phase | duration | tps | p50 | p99 | max | failed | WAL | checkpoints |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
   ];

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { flatness, type BatchSample } from "../../bench/batchSampler";
 import { parseLogLine, windowStats } from "../../bench/pgbench";
+import { readBenchOptions } from "../../bench/options";
+import { variantOptions } from "../../bench/pgshiftLifecycle";
+import { walBetween } from "../../bench/walSampler";
+import { UsageError } from "../../scripts/lib/env";
 import { failedOverlapping, longestOverlapping, percentile, waitPerBucket } from "../../bench/stats";
 
 // the arithmetic behind summary.json: a wrong percentile or window would misreport every run
@@ -69,5 +73,44 @@ describe("bench statistics", () => {
     assert.deepEqual(f.tenths.map((t) => Math.round(t.rowsPerSec)), Array(10).fill(10_000));
     assert.equal(f.tenths[9].rowsScanned, 20_000);
     assert.equal(flatness(samples.slice(0, 3)), null);
+  });
+
+  it("a phase's WAL: bytes interpolated between the samples, checkpoints from the sample before to the one after", () => {
+    const samples = [
+      { t: 1_000, bytes: 0, checkpoints: 4 },
+      { t: 1_200, bytes: 2_000, checkpoints: 4 },
+      { t: 1_400, bytes: 2_000, checkpoints: 5 },
+      { t: 1_600, bytes: 6_000, checkpoints: 5 },
+    ];
+    // 1,100 is halfway to 2,000 bytes; 1,500 halfway from 2,000 to 6,000
+    assert.deepEqual(walBetween(samples, 1_100, 1_500), { bytes: 3_000, checkpoints: 1 });
+    assert.deepEqual(walBetween(samples, 1_200, 1_400), { bytes: 0, checkpoints: 1 });
+    // a checkpoint that finished between the last sample before the phase and its start still counts
+    assert.deepEqual(walBetween(samples, 1_300, 1_350), { bytes: 0, checkpoints: 1 });
+    assert.deepEqual(walBetween(samples, 1_450, 1_600), { bytes: 3_000, checkpoints: 0 });
+    assert.equal(walBetween(samples, 900, 1_500), null);
+    assert.equal(walBetween(samples, 1_100, 1_700), null);
+    assert.equal(walBetween([], 1_000, 1_000), null);
+  });
+
+  it("BENCH_VARIANTS: a JSON list of backfill option objects, refused otherwise", () => {
+    const saved = process.env.BENCH_VARIANTS;
+    try {
+      delete process.env.BENCH_VARIANTS;
+      assert.deepEqual(readBenchOptions().variants, []);
+      process.env.BENCH_VARIANTS = '[{"workers":3},{"targetBatchMs":100,"workers":1}]';
+      assert.deepEqual(readBenchOptions().variants, [{ workers: 3 }, { targetBatchMs: 100, workers: 1 }]);
+      for (const bad of ["{", '{"workers":3}', "[3]", "[[]]", "[null]"]) {
+        process.env.BENCH_VARIANTS = bad;
+        assert.throws(() => readBenchOptions(), (e: unknown) => e instanceof UsageError && /BENCH_VARIANTS takes a JSON list/.test(e.message), bad);
+      }
+      // each is a user's backfill options: validated, and a misspelt option refused rather than measured as the default
+      assert.deepEqual(variantOptions({ workers: 3 }), { workers: 3 });
+      assert.throws(() => variantOptions({ worker: 3 }), /BENCH_VARIANTS: backfill has no option "worker"/);
+      assert.throws(() => variantOptions({ workers: 99 }), /backfill\.workers/);
+    } finally {
+      if (saved === undefined) delete process.env.BENCH_VARIANTS;
+      else process.env.BENCH_VARIANTS = saved;
+    }
   });
 });
