@@ -10,6 +10,8 @@
 import { Client } from "pg";
 import type { Phase } from "./measure";
 
+const SAMPLE_EVERY_MS = 200;
+
 export interface WalSample {
   t: number;
   bytes: number;
@@ -57,7 +59,7 @@ export class WalSampler {
     if (rows[0].v) this.checkpointsSql = CHECKPOINTS_SQL.checkpointer;
     await this.sample();
     // a failed read only leaves a gap: the phases around it are interpolated
-    this.timer = setInterval(() => void this.sample().catch(() => undefined), 200);
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), SAMPLE_EVERY_MS);
   }
 
   private async sample(): Promise<void> {
@@ -77,13 +79,15 @@ export class WalSampler {
     await this.client?.end().catch(() => undefined);
   }
 
-  /** Each phase's WAL (bytes, MB/s over its duration) and the checkpoints that finished in it. */
+  /**
+   * Each phase's WAL (bytes, MB/s over its duration) and the checkpoints that finished in it;
+   * null for a phase shorter than two samples, whose rate would be its neighbours' interpolated.
+   */
   byPhase(phases: Phase[]): Record<string, { bytes: number; mbPerSec: number; checkpoints: number } | null> {
     return Object.fromEntries(
       phases.map((p) => {
-        const w = walBetween(this.samples, p.start, p.end);
-        const seconds = (p.end - p.start) / 1000;
-        return [p.id, w === null ? null : { ...w, mbPerSec: seconds > 0 ? w.bytes / 1024 / 1024 / seconds : 0 }];
+        const w = p.end - p.start < 2 * SAMPLE_EVERY_MS ? null : walBetween(this.samples, p.start, p.end);
+        return [p.id, w === null ? null : { ...w, mbPerSec: w.bytes / 1024 / 1024 / ((p.end - p.start) / 1000) }];
       }),
     );
   }
