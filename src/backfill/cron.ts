@@ -2,7 +2,8 @@ import type { ClientBase } from "pg";
 import { withConnection, type ConnectionConfig } from "../db/connection";
 import { fitIdentifier } from "../names";
 import type { PlanContext } from "../plan/facts";
-import { backfillCallSql, vacuumSql } from "./procedure";
+import { backfillCallSql } from "./procedure";
+import { vacuumSql } from "./sql";
 
 /**
  * pg_cron, where the in-database backfill's job lives. pg_cron keeps its jobs in one database

@@ -138,8 +138,3 @@ export function dropBackfillProcedureSql(ctx: PlanContext): string {
 export function backfillCallSql(ctx: PlanContext): string {
   return `CALL ${backfillProcedureName(ctx)}()`;
 }
-
-/** What the second job runs while the backfill does (backfill.vacuumEveryRows > 0): the bloat's bound. */
-export function vacuumSql(ctx: PlanContext): string {
-  return `VACUUM ${ctx.facts.table.qualifiedName}`;
-}

@@ -6,7 +6,7 @@ import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { keysetParts, physicalParts, splitPoints, type PartCheckpoint } from "./ranges";
-import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, sampleKeysSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, sampleKeysSql, vacuumSql } from "./sql";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
@@ -293,7 +293,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       walk.vacuumedAt = cp.rowsUpdated;
       const v0 = Date.now();
       try {
-        await worker.query(`VACUUM ${t.qualifiedName}`);
+        await worker.query(vacuumSql(ctx));
         const { rows } = await worker.query<{ backfill: BudgetedCheckpoint }>(countVacuumSql(opts.stateSchema), [idOf(ctx)]);
         walk.checkpoint = rows[0].backfill;
       } finally {

@@ -4,6 +4,7 @@ import { chooseRunner } from "../backfill/database";
 import { backfillPreview } from "../backfill/preview";
 import { describeType } from "../catalog/describeType";
 import { tableBytes } from "../catalog/tableSize";
+import { walHeadroom, walHeadroomWarning } from "../preflight/walHeadroom";
 import { locateMigration } from "../db/locate";
 import { withConnection, type ConnectionConfig } from "../db/connection";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
@@ -162,10 +163,11 @@ export function planMigration(conn: ConnectionConfig, spec: ColumnChangeSpec, ow
     conn,
     async (db) => {
       const plan = await planMigrationWith(db, spec, owner);
-      // the backfill's runner matters until the expand is done: "database" without pg_cron is refused here, "auto" warns
+      // the backfill's runner and its WAL matter until the expand is done: "database" without pg_cron is refused here, "auto" warns
       if (plan.recordedStage !== null && plan.recordedStage !== "expand") return plan;
       const { warning } = await chooseRunner(db, conn, spec.backfill.runner, plan.id);
-      return warning ? { ...plan, warnings: [...plan.warnings, warning] } : plan;
+      const wal = walHeadroomWarning(plan.id, await walHeadroom(db, plan.observed.table.schema, plan.observed.table.name));
+      return { ...plan, warnings: [...plan.warnings, ...(warning ? [warning] : []), ...(wal ? [wal] : [])] };
     },
     "pgshift plan",
   );

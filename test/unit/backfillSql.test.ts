@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backfillStatements, batchBoundSql, batchUpdateSql, sampleKeysSql, upperKeySql } from "../../src/backfill/sql";
+import { backfillStatements, batchBoundSql, batchUpdateSql, sampleKeysSql, upperKeySql, vacuumSql } from "../../src/backfill/sql";
 import { mismatchCountSql } from "../../src/sql/verify";
 import { fileContext } from "./support/fixtures";
 
@@ -77,9 +77,14 @@ describe("backfill SQL", () => {
       `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
     const batches = ["SET LOCAL synchronous_commit = off", batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
-    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), sampleKeysSql(ctx, true), ...batches]);
+    // preview shows the VACUUM between ranges too (vacuumEveryRows, default 1,000,000)
+    const vacuum = `VACUUM ${T}`;
+    assert.equal(vacuumSql(ctx), vacuum);
+    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), sampleKeysSql(ctx, true), ...batches, vacuum]);
     const one = fileContext({}, { backfill: { workers: 1 } });
-    assert.deepEqual(backfillStatements(one), [upperKeySql(one), ...batches]);
+    assert.deepEqual(backfillStatements(one), [upperKeySql(one), ...batches, vacuum]);
+    const noVacuum = fileContext({}, { backfill: { workers: 1, vacuumEveryRows: 0 } });
+    assert.deepEqual(backfillStatements(noVacuum), [upperKeySql(noVacuum), ...batches]);
   });
 
   it("samples the keys left to split them among workers: whole random pages, in key order", () => {
