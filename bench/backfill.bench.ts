@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     add(...(await benchPgshift(rig, "pgshift-one-worker", { workers: 1 })));
     if (options.extras) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
     // BENCH_VARIANTS: more settings side by side, each on its own fresh table like the rest
-    for (const [i, v] of variants.entries()) add(...(await benchPgshift(rig, `pgshift-variant${i + 1}`, v)));
+    for (const [i, v] of variants.entries()) add(...(await benchPgshift(rig, `pgshift-variant${i + 1}`, v, `, backfill ${JSON.stringify(v)}`)));
     const why = await databaseRunnerSkip(server.url);
     if (why) skipped.push({ id: "pgshift-db", operation: "pgshift lifecycle, database runner (pg_cron)", reason: why });
     else add(...(await benchPgshift(rig, "pgshift-db", { runner: "database" } as Record<string, unknown>)));

@@ -89,18 +89,16 @@ export function variantOptions(v: Record<string, unknown>): BackfillOptions {
   return v as BackfillOptions;
 }
 
-export async function benchPgshift(rig: BenchRig, label: string, backfill: BackfillOptions): Promise<Measurement[]> {
+/** What the operations of a lifecycle are named with after their step, from its label and options (benchPgshift's default). */
+function variantOf(label: string, backfill: BackfillOptions): string {
+  if ((backfill.pauseMs ?? 0) > 0) return `, throttled (pauseMs ${backfill.pauseMs})`;
+  if (label.endsWith("-db")) return ", database runner";
+  return backfill.workers === 1 ? ", one worker (workers 1)" : "";
+}
+
+export async function benchPgshift(rig: BenchRig, label: string, backfill: BackfillOptions, variant = variantOf(label, backfill)): Promise<Measurement[]> {
   const { rows } = rig.options;
   const db = await freshTable(rows, label);
-  const variant = label.includes("-variant")
-    ? `, backfill ${JSON.stringify(backfill)}`
-    : (backfill.pauseMs ?? 0) > 0
-      ? `, throttled (pauseMs ${backfill.pauseMs})`
-      : label.endsWith("-db")
-        ? ", database runner"
-        : backfill.workers === 1
-          ? ", one worker (workers 1)"
-          : "";
   const spec = withoutStage(parseSpec({ table: TABLE, column: COLUMN, toType: TO_TYPE, stage: "expand", backfill }));
   const inputs = (kind: ChildKind): ChildInputs => ({ kind, connection: { connectionString: db.url }, spec, statements: [] });
   const batches = new BatchSampler(db.url, stateTableName("public"));
