@@ -99,8 +99,8 @@ async function main(): Promise<void> {
   if (runs("update") && options.extras) add(await benchIndexedUpdate(rig));
   if (runs("pgshift")) {
     add(...(await benchPgshift(rig, "pgshift", {})));
-    // the same at backfill.workers 1: what the second worker buys, and what it costs pgbench, side by side
-    add(...(await benchPgshift(rig, "pgshift-one-worker", { workers: 1 })));
+    // the same at backfill.workers 2: what a second worker buys, and what it costs pgbench, side by side
+    add(...(await benchPgshift(rig, "pgshift-two-workers", { workers: 2 })));
     if (options.extras) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
     // BENCH_VARIANTS: more settings side by side, each on its own fresh table like the rest
     for (const [i, v] of variants.entries()) add(...(await benchPgshift(rig, `pgshift-variant${i + 1}`, v, `, backfill ${JSON.stringify(v)}`)));

@@ -93,7 +93,7 @@ export function variantOptions(v: Record<string, unknown>): BackfillOptions {
 function variantOf(label: string, backfill: BackfillOptions): string {
   if ((backfill.pauseMs ?? 0) > 0) return `, throttled (pauseMs ${backfill.pauseMs})`;
   if (label.endsWith("-db")) return ", database runner";
-  return backfill.workers === 1 ? ", one worker (workers 1)" : "";
+  return backfill.workers === 2 ? ", two workers (workers 2)" : "";
 }
 
 export async function benchPgshift(rig: BenchRig, label: string, backfill: BackfillOptions, variant = variantOf(label, backfill)): Promise<Measurement[]> {

@@ -2,7 +2,7 @@ import type { PlanContext } from "../plan/facts";
 import { dollarQuote } from "../sql/dollarQuote";
 import { literal, qualified } from "../sql/quote";
 import { stateTableName } from "../sql/state";
-import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, tableBytesSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, tableBytesSql } from "./sql";
 import { LOAD_CHECK_EVERY_MS, nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
 
 export function backfillProcedureName(ctx: PlanContext): string {
@@ -33,27 +33,82 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
   const last = keys.map((_, i) => `cp->'lastKey'->>${i}`).join(", ");
   const session = batchSessionSql(ctx).map((s) => `    ${s};\n`).join("");
   const lastOfBatch = keys.map((_, i) => `r.last->>${i}`).join(", ");
-  const keyset = (fromStart: boolean, using: string) =>
-    `EXECUTE ${literal(batchBoundSql(ctx, fromStart))} INTO r USING ${using};\n` +
-    `          IF r.last IS NOT NULL THEN\n` +
-    `            EXECUTE ${literal(batchUpdateSql(ctx, fromStart))} INTO rows_updated USING ${lastOfBatch}${fromStart ? "" : `, ${last}`};\n` +
-    `          END IF;`;
-  const batch = physical
-    ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size);\n` +
-      `        rows_updated := r.updated;`
-    : `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
-      `          ${keyset(true, `${upper}, size`)}\n` +
+  const id = literal(ctx.names.id);
+  const passes = b.passes ?? 1; // a spec from before backfill.passes runs one
+  const pages = `format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size)`;
+  // keyset: the batch's end first (its last key, r.last), which every pass of the batch updates up to
+  const keysetUsing = (fromStart: boolean) => `${lastOfBatch}${fromStart ? "" : `, ${last}`}`;
+  const bound =
+    `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
+      `          EXECUTE ${literal(batchBoundSql(ctx, true))} INTO r USING ${upper}, size;\n` +
       `        ELSE\n` +
-      `          ${keyset(false, `${upper}, size, ${last}`)}\n` +
-      `        END IF;`;
+      `          EXECUTE ${literal(batchBoundSql(ctx, false))} INTO r USING ${upper}, size, ${last};\n` +
+      `        END IF;\n` +
+      `        scanned := r.scanned;`;
+  const keysetUpdate = (pass: boolean) =>
+    `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
+    `            EXECUTE ${literal(batchUpdateSql(ctx, true, pass))} INTO n USING ${keysetUsing(true)}${pass ? ", pass" : ""};\n` +
+    `          ELSE\n` +
+    `            EXECUTE ${literal(batchUpdateSql(ctx, false, pass))} INTO n USING ${keysetUsing(false)}${pass ? ", pass" : ""};\n` +
+    `          END IF;`;
+  // physical: the first pass's count is the batch's (physicalPassSql)
+  const passSql = physical ? `EXECUTE ${literal(physicalPassSql(ctx))} INTO r USING ${pages}, pass;\n        n := r.updated;\n        scanned := coalesce(scanned, r.scanned);` : keysetUpdate(true);
+  const lastPass = physical
+    ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING ${pages};\n          n := r.updated;\n          scanned := coalesce(scanned, r.scanned);`
+    : `IF r.last IS NOT NULL THEN\n          ${keysetUpdate(false)}\n        END IF;`;
+  const retake =
+    passes > 1
+      ? `
+    IF NOT locked_out THEN
+      -- the passes' commits let the state row go: take it again, and leave this batch to the next round if another runner moved it meanwhile
+      SELECT backfill INTO cp_now FROM ${stateTableName(stateSchema)} WHERE id = ${id} FOR UPDATE;
+      IF cp_now IS NULL OR cp_now->'lastKey' IS DISTINCT FROM cp->'lastKey' OR cp_now->'page' IS DISTINCT FROM cp->'page' OR cp_now->>'runner' IS DISTINCT FROM 'database' THEN
+        COMMIT;
+        CONTINUE;
+      END IF;
+      cp := cp_now;
+    END IF;`
+      : "";
+  const boundBlock = physical
+    ? ""
+    : `BEGIN
+        ${bound}
+    EXCEPTION WHEN lock_not_available THEN
+      locked_out := true;
+    END;
+    `;
+  const batch = `${boundBlock}-- the passes before the last (backfill.passes), each committed before the next begins: a pass finds room on a page only once the one before it has committed
+    FOR pass IN 1..${passes - 1} LOOP
+      EXIT WHEN locked_out;${physical ? "" : "\n      EXIT WHEN r.last IS NULL; -- (apart: r is not assigned when the bound was locked out)"}
+      BEGIN
+        ${passSql}
+        rows_updated := rows_updated + n;
+      EXCEPTION WHEN lock_not_available THEN
+        locked_out := true;
+      END;
+      EXIT WHEN locked_out;
+      COMMIT;
+      PERFORM set_config('lock_timeout', '${ctx.spec.lock.lockTimeoutMs}', true);
+${session.replace(/^ {4}/gm, "      ")}    END LOOP;${retake}
+    IF NOT locked_out THEN
+      BEGIN
+        n := 0;
+        ${lastPass}
+        rows_updated := rows_updated + n;
+      EXCEPTION WHEN lock_not_available THEN
+        locked_out := true;
+      END;
+    END IF;`;
   const moved = physical
     ? `jsonb_build_object('page', (cp->>'page')::bigint + size, 'done', (cp->>'page')::bigint + size >= (cp->>'pages')::bigint)`
     : `jsonb_build_object('lastKey', coalesce(r.last::jsonb, cp->'lastKey'), 'done', r.scanned < size)`;
-  const id = literal(ctx.names.id);
   const body = `
 DECLARE
   cp jsonb;
+  cp_now jsonb;
   r record;
+  n bigint;
+  scanned bigint;
   rows_updated bigint;
   size bigint;
   t0 timestamptz;
@@ -91,11 +146,8 @@ BEGIN
 ${session}    t0 := clock_timestamp();
     locked_out := false;
     rows_updated := 0;
-    BEGIN
-        ${batch}
-    EXCEPTION WHEN lock_not_available THEN
-      locked_out := true;
-    END;
+    scanned := NULL;
+    ${batch}
     IF locked_out THEN
       COMMIT;
       PERFORM pg_sleep(0.5);
@@ -103,13 +155,13 @@ ${session}    t0 := clock_timestamp();
     END IF;
     elapsed := extract(epoch FROM clock_timestamp() - t0) * 1000;
     cp := cp || ${moved} || jsonb_build_object(
-      'rowsScanned', (cp->>'rowsScanned')::bigint + r.scanned,
+      'rowsScanned', (cp->>'rowsScanned')::bigint + scanned,
       'rowsUpdated', (cp->>'rowsUpdated')::bigint + rows_updated,
       'batches', coalesce((cp->>'batches')::bigint, 0) + 1,
       'batchSize', ${nextBatchSizeSql("size", "elapsed", b.targetBatchMs, bounds.min, bounds.max)},
       'lastBatchMs', round(elapsed),
       'spent', jsonb_build_object('ms', coalesce((cp->'spent'->>'ms')::float8, 0) + extract(epoch FROM clock_timestamp() - mark) * 1000,
-                                  'rows', coalesce((cp->'spent'->>'rows')::bigint, 0) + r.scanned));
+                                  'rows', coalesce((cp->'spent'->>'rows')::bigint, 0) + scanned));
     IF (cp->>'done')::boolean THEN
       cp := cp || jsonb_build_object('tableBytesAfter', (${tableBytesSql(ctx)}));
       -- the batch that finishes waits for its flush: "done" is what the next stages act on

@@ -6,7 +6,7 @@ import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { keysetParts, physicalParts, splitPoints, type PartCheckpoint } from "./ranges";
-import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, sampleKeysSql, vacuumSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
@@ -64,13 +64,37 @@ interface BatchResult {
 interface BatchSql {
   bound: { first: string; next: string };
   update: { first: string; next: string };
+  /** The passes before the last (backfill.passes): the share of each page's rows. */
+  pass: { first: string; next: string };
   physical: string;
+  physicalPass: string;
+  passes: number;
 }
 
-/** The statements of a part's next batch, run inside its transaction, and where the part is after it. */
+/**
+ * The statements of a part's next batch, run inside its transaction (`commit` commits it and
+ * begins the next, between the batch's passes), and where the part is after it.
+ */
 interface BatchPlan {
-  run(db: ClientBase): Promise<BatchResult>;
+  run(db: ClientBase, commit: () => Promise<void>): Promise<BatchResult>;
   next(r: BatchResult): PartCheckpoint;
+}
+
+/**
+ * The passes before a batch's last (backfill.passes), pass 1 to passes - 1, each committed
+ * before the next begins (a pass finds room only where the one before it has committed).
+ * Returns the rows they updated, and what the first one scanned (physical order counts there).
+ */
+async function runPasses(db: ClientBase, sql: string, params: unknown[], passes: number, commit: () => Promise<void>): Promise<{ updated: number; scanned: number | null }> {
+  let updated = 0;
+  let scanned: number | null = null;
+  for (let pass = 1; pass < passes; pass++) {
+    const r = (await db.query<{ updated: number; scanned?: number }>(sql, [...params, pass])).rows[0];
+    updated += r.updated;
+    scanned ??= r.scanned ?? null;
+    await commit();
+  }
+  return { updated, scanned };
 }
 
 /** A part's next batch: the keys after its lastKey up to its upperKey, or the pages from its page up to its end. */
@@ -78,19 +102,25 @@ function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan
   if (part.page !== undefined) {
     const from = part.page;
     const to = Math.min(part.end ?? 0, from + size);
+    const pages = [`(${from},0)`, `(${to},0)`];
     return {
-      run: async (db) => (await db.query<BatchResult>(sql.physical, [`(${from},0)`, `(${to},0)`])).rows[0],
+      run: async (db, commit) => {
+        const passed = await runPasses(db, sql.physicalPass, pages, sql.passes, commit);
+        const r = (await db.query<BatchResult>(sql.physical, pages)).rows[0];
+        return { scanned: passed.scanned ?? r.scanned, updated: passed.updated + r.updated };
+      },
       next: () => ({ ...part, page: to, done: to >= (part.end ?? 0), batchSize: size }),
     };
   }
   const lower = part.lastKey ?? [];
   const variant = part.lastKey ? "next" : "first";
   return {
-    run: async (db) => {
+    run: async (db, commit) => {
       const { scanned, last } = (await db.query<{ scanned: number; last: string[] | null }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
       if (!last) return { scanned, updated: 0, last };
+      const passed = await runPasses(db, sql.pass[variant], [...last, ...lower], sql.passes, commit);
       const { updated } = (await db.query<{ updated: number }>(sql.update[variant], [...last, ...lower])).rows[0];
-      return { scanned, updated, last };
+      return { scanned, updated: passed.updated + updated, last };
     },
     next: (r) => ({ ...part, lastKey: r.last ?? part.lastKey, done: r.scanned < size, batchSize: size }),
   };
@@ -197,7 +227,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const sql: BatchSql = {
     bound: { first: batchBoundSql(ctx, true), next: batchBoundSql(ctx, false) },
     update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },
+    pass: { first: batchUpdateSql(ctx, true, true), next: batchUpdateSql(ctx, false, true) },
     physical: physicalBatchSql(ctx),
+    physicalPass: physicalPassSql(ctx),
+    // a spec from before backfill.passes (a refresh's, a delete's) runs one
+    passes: b.passes ?? 1,
   };
   const physical = checkpoint.order === "physical";
   const bounds = await batchBounds(db, ctx, physical);
@@ -262,10 +296,13 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const runBatch = async (worker: ClientBase, part: PartCheckpoint, index: number | null, size: number): Promise<PartCheckpoint> => {
     const batch = planBatch(part, size, sql);
     return withLockRetry(worker, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
-      // one round trip for the transaction's start: with short batches every round trip shows
+      // one round trip for the transaction's start (and, between the batch's passes, for a commit and the next start): with short batches every round trip shows
+      const begin = ["BEGIN", `SET LOCAL lock_timeout = ${lockTimeoutMs}`, ...batchSessionSql(ctx)].join("; ");
       try {
-        await worker.query(["BEGIN", `SET LOCAL lock_timeout = ${lockTimeoutMs}`, ...batchSessionSql(ctx)].join("; "));
-        const r = await batch.run(worker);
+        await worker.query(begin);
+        const r = await batch.run(worker, async () => {
+          await worker.query(`COMMIT; ${begin}`);
+        });
         const moved = batch.next(r);
         let fields: object = moved;
         if (index === null) {

@@ -35,17 +35,40 @@ export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
  * the range at 0.98x to 1.02x; a join can also walk the index from the start of the table, each batch costing more
  * than the one before).
  *
+ * With `pass`, one of the passes before the batch's last (backfill.passes): only the rows of
+ * the range whose line pointer number is the pass's modulo passes (sharePredicate).
+ *
  * Parameters: $1..$n the batch's last key, $n+1..$2n the lower bound key (only in the
- * `fromStart = false` variant).
+ * `fromStart = false` variant), then the pass (only with `pass`).
  */
-export function batchUpdateSql(ctx: PlanContext, fromStart: boolean): string {
+export function batchUpdateSql(ctx: PlanContext, fromStart: boolean, pass = false): string {
+  const t = ctx.facts.table;
+  const n = t.keyColumns.length;
+  const range = keyRange(ctx, "t.", 1, fromStart ? null : n + 1);
+  return `${updatedCte(ctx, pass ? `${range} AND ${sharePredicate(ctx, "t.", fromStart ? n + 1 : 2 * n + 1)}` : range)} SELECT count(*)::int AS updated FROM updated`;
+}
+
+/** `WITH updated AS (UPDATE .. SET shadow = convert(column) WHERE <where> AND the shadow differs RETURNING 1)`: every batch's and pass's UPDATE. */
+function updatedCte(ctx: PlanContext, where: string): string {
   const t = ctx.facts.table;
   const conv = `${convertFunctionName(ctx)}(t.${ident(t.column.name)})`;
   const shadow = ident(ctx.names.shadowColumn);
-  return (
-    `WITH updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${keyRange(ctx, "t.", 1, fromStart ? null : t.keyColumns.length + 1)} ` +
-    `AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1) SELECT count(*)::int AS updated FROM updated`
-  );
+  return `WITH updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${where} AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1)`;
+}
+
+/**
+ * The rows a pass before a batch's last updates (backfill.passes): those whose line pointer
+ * number (the offset in their ctid) is pass $param modulo passes, one row in `passes` of every
+ * page, spread over the page. Their new versions go to other pages (the page is full), and
+ * once the pass commits the next pass's reads prune the old ones: the room they leave takes the
+ * next pass's new versions on the same page, as heap-only tuples (HOT), with no index entries.
+ * Measured, 1M rows of 72 bytes, one session, production settings: one pass per batch wrote
+ * 547 MB of WAL in 10.2-10.5 s (the plain UPDATE: 550-620 MB, 10.2-10.5 s); 8 passes 307 MB in
+ * 7.0-7.4 s, 76% of the rows HOT, the table 96 MB instead of 160 and its indexes 81 MB instead
+ * of 155.
+ */
+function sharePredicate(ctx: PlanContext, alias: string, param: number): string {
+  return `(${alias}ctid::text::point)[1]::int % ${ctx.spec.backfill.passes} = $${param}`;
 }
 
 /** `(key) > ($lower..) AND (key) <= ($upper..)`, the lower bound left out when null; `prefix` qualifies the key columns. */
@@ -108,14 +131,25 @@ export function batchSessionSql(ctx: PlanContext): string[] {
  * count reads the batch's snapshot, so rows the UPDATE moves are counted once.
  */
 export function physicalBatchSql(ctx: PlanContext): string {
-  const t = ctx.facts.table;
-  const conv = `${convertFunctionName(ctx)}(t.${ident(t.column.name)})`;
-  const shadow = ident(ctx.names.shadowColumn);
-  const range = (alias: string) => `${alias}ctid >= $1::tid AND ${alias}ctid < $2::tid`;
-  return (
-    `WITH updated AS (UPDATE ${t.qualifiedName} AS t SET ${shadow} = ${conv} WHERE ${range("t.")} AND t.${shadow} IS DISTINCT FROM ${conv} RETURNING 1) ` +
-    `SELECT (SELECT count(*) FROM ${t.qualifiedName} AS s WHERE ${range("s.")})::int AS scanned, (SELECT count(*) FROM updated)::int AS updated`
-  );
+  return physicalUpdateSql(ctx, pageRange("t."));
+}
+
+/**
+ * A pass before the last of a physical batch (backfill.passes): the rows of the pages [$1, $2)
+ * that are the pass's share ($3, sharePredicate). Its count is the batch's: the first pass's
+ * snapshot still has every row of the pages where it was (the later passes' do not have the rows
+ * the passes before them moved out).
+ */
+export function physicalPassSql(ctx: PlanContext): string {
+  return physicalUpdateSql(ctx, `${pageRange("t.")} AND ${sharePredicate(ctx, "t.", 3)}`);
+}
+
+function physicalUpdateSql(ctx: PlanContext, where: string): string {
+  return `${updatedCte(ctx, where)} SELECT (SELECT count(*) FROM ${ctx.facts.table.qualifiedName} AS s WHERE ${pageRange("s.")})::int AS scanned, (SELECT count(*) FROM updated)::int AS updated`;
+}
+
+function pageRange(alias: string): string {
+  return `${alias}ctid >= $1::tid AND ${alias}ctid < $2::tid`;
 }
 
 /**
@@ -169,8 +203,11 @@ export function coverTriggerSql(ctx: PlanContext): string[] {
 /** What `pulumi preview` shows for the Backfill child: its statements, and the VACUUM that runs between its batches (backfill.vacuumEveryRows). */
 export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical" = "keyset"): string[] {
   const vacuum = ctx.spec.backfill.vacuumEveryRows > 0 ? [vacuumSql(ctx)] : [];
-  if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), physicalBatchSql(ctx), ...vacuum];
+  // the passes before the last (backfill.passes), each in its own transaction before the batch's last
+  const passes = ctx.spec.backfill.passes > 1;
+  if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), ...(passes ? [physicalPassSql(ctx)] : []), physicalBatchSql(ctx), ...vacuum];
   // with workers the keys are split at a sample's quantiles first (the pages of a physical backfill by arithmetic)
   const split = ctx.spec.backfill.workers > 1 ? [sampleKeysSql(ctx, true)] : [];
-  return [upperKeySql(ctx), ...split, ...batchSessionSql(ctx), batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false), ...vacuum];
+  const batch = (fromStart: boolean) => [batchBoundSql(ctx, fromStart), ...(passes ? [batchUpdateSql(ctx, fromStart, true)] : []), batchUpdateSql(ctx, fromStart)];
+  return [upperKeySql(ctx), ...split, ...batchSessionSql(ctx), ...batch(true), ...batch(false), ...vacuum];
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backfillStatements, batchBoundSql, batchUpdateSql, sampleKeysSql, upperKeySql, vacuumSql } from "../../src/backfill/sql";
+import { backfillStatements, batchBoundSql, batchUpdateSql, physicalPassSql, sampleKeysSql, upperKeySql, vacuumSql } from "../../src/backfill/sql";
 import { mismatchCountSql } from "../../src/sql/verify";
 import { fileContext } from "./support/fixtures";
 
@@ -76,15 +76,42 @@ describe("backfill SQL", () => {
       mismatchCountSql(ctx),
       `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
-    const batches = ["SET LOCAL synchronous_commit = off", batchBoundSql(ctx, true), batchUpdateSql(ctx, true), batchBoundSql(ctx, false), batchUpdateSql(ctx, false)];
+    // each batch's passes before its last (backfill.passes, default 8) update the share of each page's rows
+    const batches = [
+      "SET LOCAL synchronous_commit = off",
+      ...[true, false].flatMap((fromStart) => [batchBoundSql(ctx, fromStart), batchUpdateSql(ctx, fromStart, true), batchUpdateSql(ctx, fromStart)]),
+    ];
     // preview shows the VACUUM between ranges too (vacuumEveryRows, default 1,000,000)
     const vacuum = `VACUUM ${T}`;
     assert.equal(vacuumSql(ctx), vacuum);
-    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), sampleKeysSql(ctx, true), ...batches, vacuum]);
-    const one = fileContext({}, { backfill: { workers: 1 } });
-    assert.deepEqual(backfillStatements(one), [upperKeySql(one), ...batches, vacuum]);
+    assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), ...batches, vacuum]);
+    // with workers the keys are sampled to split them first
+    const two = fileContext({}, { backfill: { workers: 2 } });
+    assert.deepEqual(backfillStatements(two), [upperKeySql(two), sampleKeysSql(two, true), ...batches, vacuum]);
     const noVacuum = fileContext({}, { backfill: { workers: 1, vacuumEveryRows: 0 } });
     assert.deepEqual(backfillStatements(noVacuum), [upperKeySql(noVacuum), ...batches]);
+    const onePass = fileContext({}, { backfill: { workers: 1, vacuumEveryRows: 0, passes: 1 } });
+    assert.deepEqual(backfillStatements(onePass), [upperKeySql(onePass), "SET LOCAL synchronous_commit = off", batchBoundSql(onePass, true), batchUpdateSql(onePass, true), batchBoundSql(onePass, false), batchUpdateSql(onePass, false)]);
+  });
+
+  it("a pass before a batch's last updates the rows of the range whose line pointer number is the pass modulo passes", () => {
+    const ctx = fileContext({}, { backfill: { passes: 4 } });
+    const update = (where: string) =>
+      `WITH updated AS (UPDATE ${T} AS t SET ${SHADOW} = "public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size") WHERE ${where} ` +
+      `AND t.${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size") RETURNING 1) SELECT count(*)::int AS updated FROM updated`;
+    assert.equal(batchUpdateSql(ctx, true, true), update('(t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $2'));
+    assert.equal(batchUpdateSql(ctx, false, true), update('(t."id") > ($2::integer) AND (t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $3'));
+    const composite = fileContext({ keyColumns: [{ name: "a", type: "integer" }, { name: "b", type: "text" }] }, { backfill: { passes: 4 } });
+    assert.ok(batchUpdateSql(composite, false, true).includes('(t."a", t."b") > ($3::integer, $4::text) AND (t."a", t."b") <= ($1::integer, $2::text) AND (t.ctid::text::point)[1]::int % 4 = $5'));
+    // physical: counted like the batch (the first pass's count is the batch's)
+    const pages = "t.ctid >= $1::tid AND t.ctid < $2::tid";
+    assert.equal(
+      physicalPassSql(ctx),
+      update(`${pages} AND (t.ctid::text::point)[1]::int % 4 = $3`).replace(
+        "SELECT count(*)::int AS updated FROM updated",
+        `SELECT (SELECT count(*) FROM ${T} AS s WHERE s.ctid >= $1::tid AND s.ctid < $2::tid)::int AS scanned, (SELECT count(*) FROM updated)::int AS updated`,
+      ),
+    );
   });
 
   it("samples the keys left to split them among workers: whole random pages, in key order", () => {

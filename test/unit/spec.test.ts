@@ -28,7 +28,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000, workers: 2 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000, workers: 1, passes: 8 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
@@ -49,7 +49,7 @@ describe("parseSpec", () => {
       using: " file_size::numeric ",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1, passes: 1 },
       lockTimeoutMs: 20,
       lockRetries: 1,
       maxLockTimeoutMs: 20,
@@ -63,7 +63,7 @@ describe("parseSpec", () => {
       using: "file_size::numeric",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1, passes: 1 },
       lock: { lockTimeoutMs: 20, lockRetries: 1, maxLockTimeoutMs: 20 },
       stateSchema: "pgshift_state",
     });
@@ -81,6 +81,7 @@ describe("parseSpec", () => {
         maxTransactionAgeMs: 2_147_483_647,
         vacuumEveryRows: Number.MAX_SAFE_INTEGER,
         workers: 16,
+        passes: 32,
       },
       lockTimeoutMs: 2_147_483_647,
       lockRetries: 1000,
@@ -97,6 +98,7 @@ describe("parseSpec", () => {
       order: "auto",
       vacuumEveryRows: Number.MAX_SAFE_INTEGER,
       workers: 16,
+      passes: 32,
     });
     assert.deepEqual(spec.lock, { lockTimeoutMs: 2_147_483_647, lockRetries: 1000, maxLockTimeoutMs: 2_147_483_647 });
   });
@@ -214,6 +216,9 @@ describe("parseSpec", () => {
     { name: "zero batchSize", input: { ...BASE, backfill: { batchSize: 0 } }, message: "backfill.batchSize must be a positive integer (got 0)" },
     { name: "zero workers", input: { ...BASE, backfill: { workers: 0 } }, message: "backfill.workers must be a positive integer (got 0)" },
     { name: "17 workers", input: { ...BASE, backfill: { workers: 17 } }, message: "backfill.workers must be at most 16 (got 17)" },
+    { name: "zero passes", input: { ...BASE, backfill: { passes: 0 } }, message: "backfill.passes must be a positive integer (got 0)" },
+    { name: "33 passes", input: { ...BASE, backfill: { passes: 33 } }, message: "backfill.passes must be at most 32 (got 33)" },
+    { name: "half a pass", input: { ...BASE, backfill: { passes: 2.5 } }, message: "backfill.passes must be a positive integer (got 2.5)" },
     { name: "fractional batchSize", input: { ...BASE, backfill: { batchSize: 1.5 } }, message: "backfill.batchSize must be a positive integer (got 1.5)" },
     { name: "batchSize as a string", input: untyped({ backfill: { batchSize: "10" } }), message: 'backfill.batchSize must be a positive integer (got "10")' },
     // as written, not as JSON.stringify prints them (null)
