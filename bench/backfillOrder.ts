@@ -1,7 +1,7 @@
 /**
  * Keyset vs physical order on a uuid-keyed table larger than shared_buffers (item 4 of issue 7):
  *
- *   BENCH_ORDER_ROWS=1000000 [BENCH_ORDER_VACUUM_EVERY=200000] npx ts-node --transpile-only bench/backfillOrder.ts
+ *   BENCH_ORDER_ROWS=1000000 [BENCH_ORDER_VACUUM_EVERY=200000] [BENCH_ORDER_PASSES=1] npx ts-node --transpile-only bench/backfillOrder.ts
  *
  * One server (Debian's PostgreSQL 15, test/support/cronServer.ts) with shared_buffers 16MB and
  * fsync, synchronous_commit and full_page_writes on; two identical tables (uuid key, about 150
@@ -17,6 +17,8 @@ const ROWS = Number(process.env.BENCH_ORDER_ROWS ?? 1_000_000);
 const SHARED_BUFFERS = process.env.BENCH_ORDER_SHARED_BUFFERS ?? "16MB";
 /** backfill.vacuumEveryRows of both runs (default: pgshift's default). */
 const VACUUM_EVERY = process.env.BENCH_ORDER_VACUUM_EVERY === undefined ? undefined : Number(process.env.BENCH_ORDER_VACUUM_EVERY);
+/** backfill.passes of both runs (default: pgshift's default). */
+const PASSES = process.env.BENCH_ORDER_PASSES === undefined ? undefined : Number(process.env.BENCH_ORDER_PASSES);
 
 interface Sample {
   order: string;
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
         await c.query(`VACUUM ANALYZE ${table}`);
         await c.query(`CHECKPOINT`);
       });
-      const spec = specOf({ table, column: "file_size", toType: "bigint", backfill: { order, ...(VACUUM_EVERY === undefined ? {} : { vacuumEveryRows: VACUUM_EVERY }) } });
+      const spec = specOf({ table, column: "file_size", toType: "bigint", backfill: { order, ...(VACUUM_EVERY === undefined ? {} : { vacuumEveryRows: VACUUM_EVERY }), ...(PASSES === undefined ? {} : { passes: PASSES }) } });
       await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
       const before = await withClient(db.url, async (c) =>
         (await c.query<{ read: string; lsn: string; bytes: string }>(
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     await db.drop().catch(() => undefined);
     await server.stop();
   }
-  console.log(`\n${ROWS.toLocaleString("en-US")} rows, uuid key, shared_buffers ${SHARED_BUFFERS}, backfill.vacuumEveryRows ${VACUUM_EVERY ?? "default"}, fsync/synchronous_commit/full_page_writes on`);
+  console.log(`\n${ROWS.toLocaleString("en-US")} rows, uuid key, shared_buffers ${SHARED_BUFFERS}, backfill.vacuumEveryRows ${VACUUM_EVERY ?? "default"}, backfill.passes ${PASSES ?? "default"}, fsync/synchronous_commit/full_page_writes on`);
   console.log("| order | time | rows/s | blocks read | WAL | table before -> after |\n|---|---|---|---|---|---|");
   for (const r of results) console.log(`| ${r.order} | ${(r.ms / 1000).toFixed(1)} s | ${r.rowsPerS.toLocaleString("en-US")} | ${r.blocksRead.toLocaleString("en-US")} | ${r.walMB} MB | ${r.tableMBBefore} -> ${r.tableMBAfter} MB |`);
 }

@@ -7,7 +7,7 @@ import { dropTriggerSql } from "../sql/functions";
 import type { BackfillOrder } from "../spec";
 import type { TimeSpent } from "./progress";
 import { collapseParts, type PartCheckpoint } from "./ranges";
-import { coverTriggerSql, pageCountSql, tableBytesSql, upperKeySql } from "./sql";
+import { CLUSTERED_CORRELATION, coverTriggerSql, KEY_CORRELATION_SQL, pageCountSql, tableBytesSql, upperKeySql } from "./sql";
 
 /**
  * The checkpoint in the state row, as both runners (client and in-database) read and write it.
@@ -32,6 +32,12 @@ export interface BudgetedCheckpoint extends BackfillCheckpoint {
   tableBytesAfter?: number;
   /** VACUUMs the client runner ran (the in-database runner's are its VACUUM job's). */
   vacuums?: number;
+  /**
+   * The passes each batch makes (backfill.passes; 1 in keyset order over a key whose order on
+   * disk is not the table's, where passes would read every page again for no room), fixed when
+   * the backfill starts. Absent in a checkpoint from before passes: one.
+   */
+  passes?: number;
   /** A backfill split among workers (backfill.workers > 1): each part's progress; lastKey / page is where the split began. */
   ranges?: PartCheckpoint[];
 }
@@ -47,6 +53,20 @@ export function resolveOrder(ctx: PlanContext, order: BackfillOrder): "keyset" |
   if (order !== "auto") return order;
   const keys = ctx.facts.table.keyColumns;
   return keys.length === 1 && keys[0].type === "uuid" ? "physical" : "keyset";
+}
+
+/**
+ * The passes a backfill in `order` makes per batch: backfill.passes in physical order (a batch
+ * is whole pages) and in keyset order where the key's first column follows the pages
+ * (pg_stats.correlation at least CLUSTERED_CORRELATION, as a serial key does); one otherwise,
+ * and where the table was never analyzed.
+ */
+export async function resolvePasses(db: ClientBase, ctx: PlanContext, order: "keyset" | "physical"): Promise<number> {
+  const passes = ctx.spec.backfill.passes ?? 1; // a spec from before backfill.passes
+  if (passes <= 1 || order === "physical") return passes;
+  const { rows } = await db.query<{ c: number | null }>(KEY_CORRELATION_SQL, [ctx.facts.table.qualifiedName, ctx.facts.table.keyColumns[0].name]);
+  const c = rows[0]?.c ?? null;
+  return c !== null && Math.abs(c) >= CLUSTERED_CORRELATION ? passes : 1;
 }
 
 async function scalar(db: ClientBase, sql: string): Promise<number> {
@@ -82,6 +102,7 @@ export async function prepareCheckpoint(
     await runSteps(db, [transaction("create the cover trigger of the physical-order backfill", ...coverTriggerSql(ctx))], opts);
   }
   if (cp.tableBytesBefore === undefined) cp = { ...cp, tableBytesBefore: await scalar(db, tableBytesSql(ctx)) };
+  if (cp.passes === undefined) cp = { ...cp, passes: await resolvePasses(db, ctx, order) };
   if (order === "keyset" && !cp.upperKey) {
     const { rows } = await db.query<{ key: string[] }>(upperKeySql(ctx));
     cp = { ...cp, upperKey: rows[0]?.key ?? null, done: rows.length === 0 };

@@ -14,5 +14,5 @@ export function backfillPreview(ctx: PlanContext, stateSchema: string): string[]
   const statements = backfillStatements(ctx, order);
   if (ctx.spec.backfill.runner === "client") return statements;
   const b = ctx.spec.backfill;
-  return [...statements, backfillProcedureSql(ctx, stateSchema, { min: Math.min(100, b.batchSize), max: b.maxBatchSize }, order === "physical"), `-- pg_cron, every minute until done: ${backfillCallSql(ctx)}`];
+  return [...statements, backfillProcedureSql(ctx, stateSchema, { min: Math.min(100, b.batchSize), max: b.maxBatchSize }, order === "physical", b.passes), `-- pg_cron, every minute until done: ${backfillCallSql(ctx)}`];
 }

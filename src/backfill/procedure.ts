@@ -26,7 +26,7 @@ export interface BatchBounds {
  * dead rows of a CALL still running are not in the statistics autovacuum reads (a backend
  * reports them when it goes idle): a second job VACUUMs the table instead (cron.ts).
  */
-export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, bounds: BatchBounds, physical: boolean): string {
+export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, bounds: BatchBounds, physical: boolean, passes: number): string {
   const b = ctx.spec.backfill;
   const keys = ctx.facts.table.keyColumns;
   const upper = keys.map((_, i) => `cp->'upperKey'->>${i}`).join(", ");
@@ -34,7 +34,6 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
   const session = batchSessionSql(ctx).map((s) => `    ${s};\n`).join("");
   const lastOfBatch = keys.map((_, i) => `r.last->>${i}`).join(", ");
   const id = literal(ctx.names.id);
-  const passes = b.passes ?? 1; // a spec from before backfill.passes runs one
   const pages = `format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size)`;
   // keyset: the batch's end first (its last key, r.last), which every pass of the batch updates up to
   const keysetUsing = (fromStart: boolean) => `${lastOfBatch}${fromStart ? "" : `, ${last}`}`;
@@ -47,12 +46,12 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
       `        scanned := r.scanned;`;
   const keysetUpdate = (pass: boolean) =>
     `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
-    `            EXECUTE ${literal(batchUpdateSql(ctx, true, pass))} INTO n USING ${keysetUsing(true)}${pass ? ", pass" : ""};\n` +
+    `            EXECUTE ${literal(batchUpdateSql(ctx, true, pass ? passes : undefined))} INTO n USING ${keysetUsing(true)}${pass ? ", pass" : ""};\n` +
     `          ELSE\n` +
-    `            EXECUTE ${literal(batchUpdateSql(ctx, false, pass))} INTO n USING ${keysetUsing(false)}${pass ? ", pass" : ""};\n` +
+    `            EXECUTE ${literal(batchUpdateSql(ctx, false, pass ? passes : undefined))} INTO n USING ${keysetUsing(false)}${pass ? ", pass" : ""};\n` +
     `          END IF;`;
   // physical: the first pass's count is the batch's (physicalPassSql)
-  const passSql = physical ? `EXECUTE ${literal(physicalPassSql(ctx))} INTO r USING ${pages}, pass;\n        n := r.updated;\n        scanned := coalesce(scanned, r.scanned);` : keysetUpdate(true);
+  const passSql = physical ? `EXECUTE ${literal(physicalPassSql(ctx, passes))} INTO r USING ${pages}, pass;\n        n := r.updated;\n        scanned := coalesce(scanned, r.scanned);` : keysetUpdate(true);
   const lastPass = physical
     ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING ${pages};\n          n := r.updated;\n          scanned := coalesce(scanned, r.scanned);`
     : `IF r.last IS NOT NULL THEN\n          ${keysetUpdate(false)}\n        END IF;`;

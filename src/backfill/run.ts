@@ -224,14 +224,15 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
+  // fixed when the backfill started (resolvePasses); a checkpoint from before passes makes one
+  const passes = checkpoint.passes ?? 1;
   const sql: BatchSql = {
     bound: { first: batchBoundSql(ctx, true), next: batchBoundSql(ctx, false) },
     update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },
-    pass: { first: batchUpdateSql(ctx, true, true), next: batchUpdateSql(ctx, false, true) },
+    pass: { first: batchUpdateSql(ctx, true, passes), next: batchUpdateSql(ctx, false, passes) },
     physical: physicalBatchSql(ctx),
-    physicalPass: physicalPassSql(ctx),
-    // a spec from before backfill.passes (a refresh's, a delete's) runs one
-    passes: b.passes ?? 1,
+    physicalPass: physicalPassSql(ctx, passes),
+    passes,
   };
   const physical = checkpoint.order === "physical";
   const bounds = await batchBounds(db, ctx, physical);

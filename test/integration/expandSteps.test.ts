@@ -110,7 +110,7 @@ describe("expand children through the provider handlers", function () {
     const row = await migrationRow(db.url, TABLE, "file_size");
     assert.equal(row?.stage, "expand");
     const { lastKey: _l, upperKey: _u, batchSize: _s, tableBytesBefore, tableBytesAfter, ...counts } = row?.backfill as BudgetedCheckpoint;
-    assert.deepEqual(counts, { rowsScanned: ROWS, rowsUpdated: ROWS, done: true, order: "keyset", runner: "client", batches: 3 });
+    assert.deepEqual(counts, { rowsScanned: ROWS, rowsUpdated: ROWS, done: true, order: "keyset", passes: 8, runner: "client", batches: 3 });
     assert.ok(tableBytesAfter! > tableBytesBefore!, `the table's size before and after (${tableBytesBefore} -> ${tableBytesAfter})`);
     assert.deepEqual(row?.backfill?.upperKey, [String(ROWS)]);
   });
@@ -119,7 +119,7 @@ describe("expand children through the provider handlers", function () {
     assert.deepEqual(await readStep(db.url, "shadow-column", spec), { stage: "expand", shadowColumn: shadow, type: "bigint" });
     assert.deepEqual(await readStep(db.url, "mirror-trigger", spec), { stage: "expand", triggers: [names.forwardInsertTrigger, names.forwardUpdateTrigger], drift: [] });
     const { tableBytesBefore: _b, tableBytesAfter: _a, ...read } = (await readStep(db.url, "backfill", spec))!;
-    assert.deepEqual(read, { stage: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, order: "keyset", runner: "client", drift: [] });
+    assert.deepEqual(read, { stage: "expand", done: true, rowsScanned: ROWS, rowsUpdated: ROWS, order: "keyset", passes: 8, runner: "client", drift: [] });
     const indexes = await readStep(db.url, "shadow-indexes", spec);
     assert.deepEqual(indexes?.missing, []);
     assert.deepEqual(indexes?.invalid, []);

@@ -37,25 +37,25 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
 
   it("the procedure runs the client runner's very batch statements, commits per batch and returns when its runner changes", () => {
     const ctx = fileContext({}, { backfill: { runner: "database" } });
-    const sql = backfillProcedureSql(ctx, "public", { min: 100, max: 50_000 }, false);
+    const sql = backfillProcedureSql(ctx, "public", { min: 100, max: 50_000 }, false, 8);
     assert.ok(sql.startsWith(`CREATE OR REPLACE PROCEDURE "public"."pgshift_contentcuration_file_file_size_7770b426_bfill"() LANGUAGE plpgsql AS $pgshift$`));
     const quoted = (s: string) => `'${s.replace(/'/g, "''")}'`;
     for (const fromStart of [true, false]) {
       assert.ok(sql.includes(`EXECUTE ${quoted(batchBoundSql(ctx, fromStart))} INTO r`), `batchBoundSql(${fromStart}) inside`);
       assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"};`), `batchUpdateSql(${fromStart}) inside`);
       // the passes before the last (backfill.passes, default 8): 1 to 7, each committed, then the state row taken again
-      assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart, true))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"}, pass;`), `the pass of batchUpdateSql(${fromStart}) inside`);
+      assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart, 8))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"}, pass;`), `the pass of batchUpdateSql(${fromStart}) inside`);
     }
     assert.match(sql, /FOR pass IN 1\.\.7 LOOP[^]*?END;\n\s+EXIT WHEN locked_out;\n\s+COMMIT;\n\s+PERFORM set_config\('lock_timeout', '100', true\);\n\s+SET LOCAL synchronous_commit = off;\n\s+END LOOP;/);
     assert.match(sql, /SELECT backfill INTO cp_now FROM "public"\."pgshift_migrations" WHERE id = 'public\.contentcuration_file\.file_size' FOR UPDATE;/);
-    const onePass = backfillProcedureSql(fileContext({}, { backfill: { runner: "database", passes: 1 } }), "public", { min: 100, max: 50_000 }, false);
+    const onePass = backfillProcedureSql(fileContext({}, { backfill: { runner: "database" } }), "public", { min: 100, max: 50_000 }, false, 1);
     assert.ok(!onePass.includes("cp_now FROM"), "one pass: the state row stays locked from the batch's start to its commit");
     assert.match(sql, /cp->>'runner' IS DISTINCT FROM 'database' THEN\n\s+COMMIT;\n\s+RETURN;/);
     assert.match(sql, /UPDATE "public"\."pgshift_migrations" SET backfill = cp, updated_at = now\(\) WHERE id = 'public\.contentcuration_file\.file_size';\n\s+COMMIT;/);
     assert.match(sql, /EXCEPTION WHEN lock_not_available THEN/);
-    const physical = backfillProcedureSql(ctx, "public", { min: 1, max: 700 }, true);
+    const physical = backfillProcedureSql(ctx, "public", { min: 1, max: 700 }, true, 8);
     assert.ok(physical.includes(`EXECUTE ${quoted(physicalBatchSql(ctx))} INTO r USING format('(%s,0)', cp->>'page')`));
-    assert.ok(physical.includes(`EXECUTE ${quoted(physicalPassSql(ctx))} INTO r USING format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size), pass;`));
+    assert.ok(physical.includes(`EXECUTE ${quoted(physicalPassSql(ctx, 8))} INTO r USING format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size), pass;`));
     assert.match(physical, /scanned := coalesce\(scanned, r\.scanned\);/, "the first pass's count is the batch's");
     assert.equal(backfillCallSql(ctx), `CALL "public"."pgshift_contentcuration_file_file_size_7770b426_bfill"()`);
   });

@@ -29,10 +29,10 @@ async function checkpointOf(s: Session, row: MigrationRow, m: PlanContext): Prom
   return ((await memberRow(s, row, m))?.backfill ?? null) as BudgetedCheckpoint | null;
 }
 
-/** What the outputs say of the table's size and the vacuuming (bloat), from the checkpoint. */
+/** What the outputs say of the table's size and the vacuuming (bloat), and how the batches walked (order, passes), from the checkpoint. */
 function sizes(c: BudgetedCheckpoint | null): Record<string, unknown> {
   if (!c) return {};
-  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, order: c.order, runner: c.runner };
+  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, order: c.order, passes: c.passes, runner: c.runner };
   return Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined));
 }
 
