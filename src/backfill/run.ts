@@ -195,8 +195,9 @@ interface Walk {
 
 /**
  * Fills the shadow column batch after batch, resuming from the checkpoint in the state table.
- * Each batch and its checkpoint commit together, so a kill -9 at any moment loses nothing and
- * redoes at most one batch per worker. It only walks keys up to the largest key at start (pages
+ * Each batch's last pass and its checkpoint commit together (the passes before it commit on
+ * their own and only fill rows the last one would), so a kill -9 at any moment loses nothing
+ * and redoes at most one batch per worker. It only walks keys up to the largest key at start (pages
  * up to the table's end at start): rows inserted later already got their shadow from the
  * trigger, so it ends under a steady insert load.
  *
@@ -293,7 +294,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     }
   };
 
-  /** One batch of a part (`index` null: the one-worker walk) with its checkpoint, in one transaction; the part after it. */
+  /** One batch of a part (`index` null: the one-worker walk), its last pass with its checkpoint in one transaction; the part after it. */
   const runBatch = async (worker: ClientBase, part: PartCheckpoint, index: number | null, size: number): Promise<PartCheckpoint> => {
     const batch = planBatch(part, size, sql);
     return withLockRetry(worker, `backfill batch of ${label}`, opts, async (lockTimeoutMs) => {
