@@ -75,6 +75,8 @@ describe("the in-database backfill (pg_cron)", function () {
     const applyMs = Date.now() - t0;
     assert.equal(applied.result.done, false, JSON.stringify(applied.result));
     assert.equal(applied.result.runner, "database");
+    // analyzed, a serial key: the procedure's batches make their passes (backfill.passes, commits between them)
+    assert.equal(applied.result.passes, 8);
     assert.match(String(applied.result.progress), /^backfill in progress: 0 of 200,000 rows/);
     assert.deepEqual(await jobsOf(cron, db), [backfillJobName(db.name, names.id), vacuumJobName(db.name, names.id)]);
     assert.ok(await procedureExists(db, names.backfillProcedure));
@@ -137,6 +139,7 @@ describe("the in-database backfill (pg_cron)", function () {
     await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
     const applied = await createStep(db.url, "backfill", spec);
     assert.equal(applied.result.order, "physical");
+    assert.equal(applied.result.passes, 8);
     const cover = () => withClient(db.url, async (c) => (await c.query(`SELECT 1 FROM pg_trigger WHERE tgname = $1`, [names.coverTrigger])).rows.length > 0);
     assert.ok(await cover(), "the cover trigger exists while the job runs");
     let running = true;

@@ -77,10 +77,10 @@ describe("backfill SQL", () => {
       `SELECT count(*)::bigint AS n FROM ${T} WHERE ${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"("file_size")`,
     );
     // each batch's passes before its last (backfill.passes, default 8) update the share of each page's rows, in keyset order where the key follows the pages
-    const note = "-- passes 1 to 7 of each batch, where the key's order on disk follows the key (pg_stats.correlation of its first column at least 0.9; otherwise one pass):";
+    const note = "/* passes 1 to 7 of each batch, where the key's order on disk follows the key (pg_stats.correlation of its first column at least 0.9; otherwise one pass) */ ";
     const batches = [
       "SET LOCAL synchronous_commit = off",
-      ...[true, false].flatMap((fromStart) => [batchBoundSql(ctx, fromStart), note, batchUpdateSql(ctx, fromStart, 8), batchUpdateSql(ctx, fromStart)]),
+      ...[true, false].flatMap((fromStart) => [batchBoundSql(ctx, fromStart), (fromStart ? note : "") + batchUpdateSql(ctx, fromStart, 8), batchUpdateSql(ctx, fromStart)]),
     ];
     // preview shows the VACUUM between ranges too (vacuumEveryRows, default 1,000,000)
     const vacuum = `VACUUM ${T}`;
