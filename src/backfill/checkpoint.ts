@@ -4,7 +4,7 @@ import { saveCheckpoint, type BackfillCheckpoint } from "../db/state";
 import type { PlanContext } from "../plan/facts";
 import { transaction } from "../plan/step";
 import { dropTriggerSql } from "../sql/functions";
-import type { BackfillOrder } from "../spec";
+import type { BackfillOrder, BackfillSettings } from "../spec";
 import type { TimeSpent } from "./progress";
 import { collapseParts, type PartCheckpoint } from "./ranges";
 import { CLUSTERED_CORRELATION, coverTriggerSql, KEY_CORRELATION_SQL, pageCountSql, tableBytesSql, upperKeySql } from "./sql";
@@ -33,11 +33,12 @@ export interface BudgetedCheckpoint extends BackfillCheckpoint {
   /** VACUUMs the client runner ran (the in-database runner's are its VACUUM job's). */
   vacuums?: number;
   /**
-   * The passes each batch makes (backfill.passes; 1 in keyset order over a key whose order on
-   * disk is not the table's, where passes would read every page again for no room), fixed when
-   * the backfill starts. Absent in a checkpoint from before passes: one.
+   * Keyset order: whether the key's first column follows the table's pages (pg_stats.correlation
+   * at least CLUSTERED_CORRELATION), read once when the backfill starts. The batches make their
+   * passes (backfill.passes) only where it does (passesOf). Absent in a checkpoint from before
+   * passes: no.
    */
-  passes?: number;
+  keyFollowsPages?: boolean;
   /** A backfill split among workers (backfill.workers > 1): each part's progress; lastKey / page is where the split began. */
   ranges?: PartCheckpoint[];
 }
@@ -56,17 +57,21 @@ export function resolveOrder(ctx: PlanContext, order: BackfillOrder): "keyset" |
 }
 
 /**
- * The passes a backfill in `order` makes per batch: backfill.passes in physical order (a batch
- * is whole pages) and in keyset order where the key's first column follows the pages
- * (pg_stats.correlation at least CLUSTERED_CORRELATION, as a serial key does); one otherwise,
- * and where the table was never analyzed.
+ * The passes a batch of this backfill makes: backfill.passes (as the spec says now: tuning may
+ * change between runs) in physical order, where a batch is whole pages, and in keyset order
+ * where the key follows the pages (keyFollowsPages); one otherwise, where every pass would read
+ * the batch's pages again and find no room.
  */
-export async function resolvePasses(db: ClientBase, ctx: PlanContext, order: "keyset" | "physical"): Promise<number> {
-  const passes = ctx.spec.backfill.passes ?? 1; // a spec from before backfill.passes
-  if (passes <= 1 || order === "physical") return passes;
+export function passesOf(backfill: BackfillSettings, cp: BudgetedCheckpoint): number {
+  const passes = backfill.passes ?? 1; // a spec from before backfill.passes
+  return cp.order === "physical" || cp.keyFollowsPages === true ? passes : 1;
+}
+
+/** Whether the key's first column follows the table's pages: |pg_stats.correlation| >= CLUSTERED_CORRELATION (a serial key); no where the table was never analyzed. */
+async function keyFollowsPages(db: ClientBase, ctx: PlanContext): Promise<boolean> {
   const { rows } = await db.query<{ c: number | null }>(KEY_CORRELATION_SQL, [ctx.facts.table.qualifiedName, ctx.facts.table.keyColumns[0].name]);
   const c = rows[0]?.c ?? null;
-  return c !== null && Math.abs(c) >= CLUSTERED_CORRELATION ? passes : 1;
+  return c !== null && Math.abs(c) >= CLUSTERED_CORRELATION;
 }
 
 async function scalar(db: ClientBase, sql: string): Promise<number> {
@@ -102,7 +107,7 @@ export async function prepareCheckpoint(
     await runSteps(db, [transaction("create the cover trigger of the physical-order backfill", ...coverTriggerSql(ctx))], opts);
   }
   if (cp.tableBytesBefore === undefined) cp = { ...cp, tableBytesBefore: await scalar(db, tableBytesSql(ctx)) };
-  if (cp.passes === undefined) cp = { ...cp, passes: await resolvePasses(db, ctx, order) };
+  if (order === "keyset" && cp.keyFollowsPages === undefined) cp = { ...cp, keyFollowsPages: await keyFollowsPages(db, ctx) };
   if (order === "keyset" && !cp.upperKey) {
     const { rows } = await db.query<{ key: string[] }>(upperKeySql(ctx));
     cp = { ...cp, upperKey: rows[0]?.key ?? null, done: rows.length === 0 };

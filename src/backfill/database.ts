@@ -8,7 +8,7 @@ import { transaction } from "../plan/step";
 import { dropTriggerSql } from "../sql/functions";
 import { stateTableName } from "../sql/state";
 import type { BackfillRunner } from "../spec";
-import { finishCheckpoint, hasCoverTrigger, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
+import { finishCheckpoint, hasCoverTrigger, passesOf, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { backfillJobStatus, cronProblem, scheduleBackfillJob, unscheduleBackfillJob, type JobStatus } from "./cron";
 import { backfillProcedureSql, dropBackfillProcedureSql } from "./procedure";
 import { batchBounds } from "./run";
@@ -58,7 +58,7 @@ export async function startDatabaseBackfill(site: DatabaseRunnerSite, start: Bud
     await db.query(`UPDATE ${stateTableName(stateSchema)} SET backfill = backfill || jsonb_build_object('batchSize', $2::bigint) WHERE id = $1`, [ctx.names.id, bounds.initial]);
     cp = { ...cp, batchSize: bounds.initial };
   }
-  await runSteps(db, [transaction("create the in-database backfill procedure", backfillProcedureSql(ctx, stateSchema, bounds, physical, cp.passes ?? 1))], exec);
+  await runSteps(db, [transaction("create the in-database backfill procedure", backfillProcedureSql(ctx, stateSchema, bounds, physical, passesOf(ctx.spec.backfill, cp)))], exec);
   await scheduleBackfillJob(db, site.conn, ctx);
   exec.log?.(`pgshift: backfill ${ctx.names.id}: scheduled as a pg_cron job (every minute until done); pulumi refresh or the next pulumi up reports its progress`);
   return { checkpoint: cp, job: await backfillJobStatus(db, site.conn, ctx) };

@@ -20,7 +20,7 @@ export interface BatchBounds {
  * that does what the client runner (run.ts) does, with the same statements: between batches the
  * same throttles (replicas' lag, long transactions, read at most once a second); each batch locks the state row, runs the batch from the checkpoint in it
  * (its `passes` - 1 passes before the last each COMMIT, and the state row is taken again before
- * the last: resolvePasses), writes the
+ * the last), writes the
  * checkpoint (with the adaptive batch size, the time spent and, at the end, the table's size)
  * and COMMITs. It returns when the backfill is done or the checkpoint's runner is no longer
  * "database" (the client runner took over, or the job was removed). A lock timeout rolls back

@@ -3,7 +3,7 @@ import { withLockRetry, type ExecutorOptions } from "../db/executor";
 import { saveCheckpoint } from "../db/state";
 import { countVacuumSql, moveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
-import { finishCheckpoint, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
+import { finishCheckpoint, passesOf, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { keysetParts, physicalParts, splitPoints, type PartCheckpoint } from "./ranges";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
@@ -225,8 +225,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
-  // fixed when the backfill started (resolvePasses); a checkpoint from before passes makes one
-  const passes = checkpoint.passes ?? 1;
+  const passes = passesOf(b, checkpoint);
   const sql: BatchSql = {
     bound: { first: batchBoundSql(ctx, true), next: batchBoundSql(ctx, false) },
     update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },

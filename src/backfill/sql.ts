@@ -221,7 +221,7 @@ export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical
   if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), ...(passes > 1 ? [physicalPassSql(ctx, passes)] : []), physicalBatchSql(ctx), ...vacuum];
   // with workers the keys are split at a sample's quantiles first (the pages of a physical backfill by arithmetic)
   const split = ctx.spec.backfill.workers > 1 ? [sampleKeysSql(ctx, true)] : [];
-  // in keyset order the passes are made only where the key follows the pages (resolvePasses): the preview says so once, in the statement
+  // in keyset order the passes are made only where the key follows the pages (passesOf): the preview says so once, in the statement
   const passNote = `/* passes 1 to ${passes - 1} of each batch, where the key's order on disk follows the key (pg_stats.correlation of its first column at least ${CLUSTERED_CORRELATION}; otherwise one pass) */ `;
   const batch = (fromStart: boolean) => [batchBoundSql(ctx, fromStart), ...(passes > 1 ? [(fromStart ? passNote : "") + batchUpdateSql(ctx, fromStart, passes)] : []), batchUpdateSql(ctx, fromStart)];
   return [upperKeySql(ctx), ...split, ...batchSessionSql(ctx), ...batch(true), ...batch(false), ...vacuum];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveOrder } from "../../src/backfill/checkpoint";
+import { EMPTY_CHECKPOINT, passesOf, resolveOrder } from "../../src/backfill/checkpoint";
 import { backfillJobName, onDatabase } from "../../src/backfill/cron";
 import { backfillPreview } from "../../src/backfill/preview";
 import { backfillCallSql, backfillProcedureSql } from "../../src/backfill/procedure";
@@ -33,6 +33,18 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
       `CREATE TRIGGER "zzz_pgshift_file_size_fwd_cov" BEFORE UPDATE ON ${T} FOR EACH ROW WHEN (NEW."file_size__pgshift_new" IS DISTINCT FROM ${CONV}(NEW."file_size")) ` +
         `EXECUTE FUNCTION "public"."pgshift_contentcuration_file_file_size_7770b426_fwd"()`,
     ]);
+  });
+
+  it("makes backfill.passes passes in physical order and in keyset order where the key follows the pages, as the spec says now; one otherwise", () => {
+    const b = (passes: number) => fileContext({}, { backfill: { passes } }).spec.backfill;
+    const keyset = { ...EMPTY_CHECKPOINT, order: "keyset" as const };
+    assert.equal(passesOf(b(8), { ...EMPTY_CHECKPOINT, order: "physical" }), 8);
+    assert.equal(passesOf(b(8), { ...keyset, keyFollowsPages: true }), 8);
+    // a tuning change between runs reaches the next run's batches
+    assert.equal(passesOf(b(3), { ...keyset, keyFollowsPages: true }), 3);
+    assert.equal(passesOf(b(8), { ...keyset, keyFollowsPages: false }), 1);
+    // a keyset checkpoint from before passes
+    assert.equal(passesOf(b(8), keyset), 1);
   });
 
   it("the procedure runs the client runner's very batch statements, commits per batch and returns when its runner changes", () => {

@@ -1,5 +1,5 @@
 import type { BudgetedCheckpoint } from "../../backfill/checkpoint";
-import { hasCoverTrigger } from "../../backfill/checkpoint";
+import { hasCoverTrigger, passesOf } from "../../backfill/checkpoint";
 import { backfillJobStatus } from "../../backfill/cron";
 import { chooseRunner, finishDatabaseBackfill, handOverToClient, removeDatabaseBackfill, startDatabaseBackfill, type DatabaseRunnerSite } from "../../backfill/database";
 import { progressText, remaining, remainingText } from "../../backfill/progress";
@@ -7,6 +7,7 @@ import { reltuples, runBackfill } from "../../backfill/run";
 import { connect, type ConnectionConfig } from "../../db/connection";
 import type { MigrationRow } from "../../db/state";
 import type { PlanContext } from "../../plan/facts";
+import type { BackfillSettings } from "../../spec";
 import { contextOf, execFor, familyOf, memberRow, requireRow, unfinishedBackfill, withSession, type Session } from "../session";
 import type { ChildHandler } from "./types";
 
@@ -29,10 +30,10 @@ async function checkpointOf(s: Session, row: MigrationRow, m: PlanContext): Prom
   return ((await memberRow(s, row, m))?.backfill ?? null) as BudgetedCheckpoint | null;
 }
 
-/** What the outputs say of the table's size and the vacuuming (bloat), and how the batches walked (order, passes), from the checkpoint. */
-function sizes(c: BudgetedCheckpoint | null): Record<string, unknown> {
+/** What the outputs say of the table's size and the vacuuming (bloat), and how the batches walk (order, passes), from the checkpoint. */
+function sizes(c: BudgetedCheckpoint | null, backfill: BackfillSettings): Record<string, unknown> {
   if (!c) return {};
-  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, order: c.order, passes: c.passes, runner: c.runner };
+  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, order: c.order, passes: c.order ? passesOf(backfill, c) : undefined, runner: c.runner };
   return Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined));
 }
 
@@ -89,7 +90,7 @@ export const backfill: ChildHandler = {
         scanned += cp?.rowsScanned ?? 0;
         updated += cp?.rowsUpdated ?? 0;
       }
-      const base = { stage: "expand", ...(chosen.runner === "database" ? { runner: "database" } : {}), rowsScanned: scanned, rowsUpdated: updated, ...(chosen.runner === "client" ? { batches, elapsedMs, workers } : {}), ...sizes(rootCp) };
+      const base = { stage: "expand", ...(chosen.runner === "database" ? { runner: "database" } : {}), rowsScanned: scanned, rowsUpdated: updated, ...(chosen.runner === "client" ? { batches, elapsedMs, workers } : {}), ...sizes(rootCp, s.spec.backfill) };
       if (!pending) return { ...base, done: true, progress: progressText({ scanned, total: null, done: true }) };
       // a budget that ran out is no failure: the up goes on, ShadowIndexes and Cutover wait for it
       const { progress, eta } = await standing(s, pending.m, pending.cp, family);
@@ -112,7 +113,7 @@ export const backfill: ChildHandler = {
       const c = row.backfill as BudgetedCheckpoint | null;
       const pending = row.stage === "expand" ? await unfinishedBackfill(s, row) : null;
       const done = pending === null;
-      const base = { stage: row.stage, done, rowsScanned: c?.rowsScanned ?? 0, rowsUpdated: c?.rowsUpdated ?? 0, ...sizes(c) };
+      const base = { stage: row.stage, done, rowsScanned: c?.rowsScanned ?? 0, rowsUpdated: c?.rowsUpdated ?? 0, ...sizes(c, s.spec.backfill) };
       const members = familyOf(s, row);
       if (done) {
         // what a finished backfill leaves until the next up removes it (the cutover must not meet the cover trigger)
