@@ -69,7 +69,7 @@ export function passesOf(backfill: BackfillSettings, cp: BudgetedCheckpoint): nu
 
 /** Whether the key's first column follows the table's pages: |pg_stats.correlation| >= CLUSTERED_CORRELATION (a serial key); no where the table was never analyzed. */
 async function keyFollowsPages(db: ClientBase, ctx: PlanContext): Promise<boolean> {
-  const { rows } = await db.query<{ c: number | null }>(KEY_CORRELATION_SQL, [ctx.facts.table.qualifiedName, ctx.facts.table.keyColumns[0].name]);
+  const { rows } = await db.query<{ c: number | null }>(KEY_CORRELATION_SQL, [ctx.facts.table.schema, ctx.facts.table.name, ctx.facts.table.keyColumns[0].name]);
   const c = rows[0]?.c ?? null;
   return c !== null && Math.abs(c) >= CLUSTERED_CORRELATION;
 }

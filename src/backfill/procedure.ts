@@ -37,26 +37,21 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
   const lastOfBatch = keys.map((_, i) => `r.last->>${i}`).join(", ");
   const id = literal(ctx.names.id);
   const pages = `format('(%s,0)', cp->>'page'), format('(%s,0)', (cp->>'page')::bigint + size)`;
+  /** The keyset statement for the checkpoint as it is: from the start of the key, or after its lastKey. */
+  const byLastKey = (statement: (fromStart: boolean) => string) =>
+    `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
+    `          ${statement(true)}\n` +
+    `        ELSE\n` +
+    `          ${statement(false)}\n` +
+    `        END IF;`;
   // keyset: the batch's end first (its last key, r.last), which every pass of the batch updates up to
-  const keysetUsing = (fromStart: boolean) => `${lastOfBatch}${fromStart ? "" : `, ${last}`}`;
-  const bound =
-    `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
-      `          EXECUTE ${literal(batchBoundSql(ctx, true))} INTO r USING ${upper}, size;\n` +
-      `        ELSE\n` +
-      `          EXECUTE ${literal(batchBoundSql(ctx, false))} INTO r USING ${upper}, size, ${last};\n` +
-      `        END IF;\n` +
-      `        scanned := r.scanned;`;
+  const bound = byLastKey((fromStart) => `EXECUTE ${literal(batchBoundSql(ctx, fromStart))} INTO r USING ${upper}, size${fromStart ? "" : `, ${last}`};`) + `\n        scanned := r.scanned;`;
   const keysetUpdate = (pass: boolean) =>
-    `IF jsonb_typeof(cp->'lastKey') IS DISTINCT FROM 'array' THEN\n` +
-    `            EXECUTE ${literal(batchUpdateSql(ctx, true, pass ? passes : undefined))} INTO n USING ${keysetUsing(true)}${pass ? ", pass" : ""};\n` +
-    `          ELSE\n` +
-    `            EXECUTE ${literal(batchUpdateSql(ctx, false, pass ? passes : undefined))} INTO n USING ${keysetUsing(false)}${pass ? ", pass" : ""};\n` +
-    `          END IF;`;
+    byLastKey((fromStart) => `EXECUTE ${literal(batchUpdateSql(ctx, fromStart, pass ? passes : undefined))} INTO n USING ${lastOfBatch}${fromStart ? "" : `, ${last}`}${pass ? ", pass" : ""};`);
   // physical: the first pass's count is the batch's (physicalPassSql)
-  const passSql = physical ? `EXECUTE ${literal(physicalPassSql(ctx, passes))} INTO r USING ${pages}, pass;\n        n := r.updated;\n        scanned := coalesce(scanned, r.scanned);` : keysetUpdate(true);
-  const lastPass = physical
-    ? `EXECUTE ${literal(physicalBatchSql(ctx))} INTO r USING ${pages};\n          n := r.updated;\n          scanned := coalesce(scanned, r.scanned);`
-    : `IF r.last IS NOT NULL THEN\n          ${keysetUpdate(false)}\n        END IF;`;
+  const physicalUpdate = (sql: string, using: string) => `EXECUTE ${literal(sql)} INTO r USING ${using};\n        n := r.updated;\n        scanned := coalesce(scanned, r.scanned);`;
+  const passSql = physical ? physicalUpdate(physicalPassSql(ctx, passes), `${pages}, pass`) : keysetUpdate(true);
+  const lastPass = physical ? physicalUpdate(physicalBatchSql(ctx), pages) : `IF r.last IS NOT NULL THEN\n          ${keysetUpdate(false)}\n        END IF;`;
   const retake =
     passes > 1
       ? `

@@ -66,8 +66,8 @@ function updatedCte(ctx: PlanContext, where: string): string {
  */
 export const CLUSTERED_CORRELATION = 0.9;
 
-/** The first key column's pg_stats.correlation ($1 the table, $2 the column), null before the table was analyzed. */
-export const KEY_CORRELATION_SQL = `SELECT correlation::float8 AS c FROM pg_stats s JOIN pg_class r ON r.relname = s.tablename JOIN pg_namespace n ON n.oid = r.relnamespace AND n.nspname = s.schemaname WHERE r.oid = to_regclass($1) AND s.attname = $2 ORDER BY s.inherited LIMIT 1`;
+/** A column's pg_stats.correlation ($1 the schema, $2 the table, $3 the column: names as the catalog has them), no row before the table was analyzed. */
+export const KEY_CORRELATION_SQL = `SELECT correlation::float8 AS c FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3 ORDER BY inherited LIMIT 1`;
 
 /**
  * The rows a pass before a batch's last updates (backfill.passes): those whose line pointer
