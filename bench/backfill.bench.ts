@@ -26,7 +26,7 @@ import * as path from "node:path";
 import { startCronServer, type CronServer } from "../test/support/cronServer";
 import { stopTestServer, testServer } from "../test/support/pg";
 import { fmtInt } from "../scripts/lib/format";
-import { benchAlter, benchIndexedUpdate, benchPlainUpdate } from "./baselines";
+import { benchAlter, benchApplicationAlone, benchIndexedUpdate, benchPlainUpdate } from "./baselines";
 import { latencySeries } from "./latencySvg";
 import { printed, sleep, type BenchRig, type Measurement } from "./measure";
 import { readBenchOptions, REPO } from "./options";
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   if (runs("update")) add(...(await benchPlainUpdate(rig)));
   if (runs("update") && options.extras) add(await benchIndexedUpdate(rig));
   if (runs("pgshift")) {
+    // right before the backfill it is compared with: the same writer, no migration
+    if (pgbench) add(await benchApplicationAlone(rig));
     add(...(await benchPgshift(rig, "pgshift", {})));
     // the same at backfill.workers 2: what a second worker buys, and what it costs pgbench, side by side
     add(...(await benchPgshift(rig, "pgshift-two-workers", { workers: 2 })));

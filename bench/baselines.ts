@@ -6,10 +6,13 @@
  *   b) ADD COLUMN shadow bigint, one UPDATE t SET shadow = file_size (no index on shadow),
  *      then CREATE INDEX (checksum, shadow) after it
  *   c) the same UPDATE with the (checksum, shadow) index created before it (BENCH_EXTRAS=1)
+ *   d) nothing: the writer alone on its table for as long as pgbench's baseline, right before
+ *      pgshift's lifecycle, so pgbench's latency under the application's own load, without a
+ *      migration, is measured next to the backfill's
  */
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
 import { freshTable, query, tableSize, timed } from "./freshTable";
-import { measure, type BenchRig, type Measurement } from "./measure";
+import { measure, sleep, type BenchRig, type Measurement } from "./measure";
 
 export async function benchAlter(rig: BenchRig): Promise<Measurement> {
   const db = await freshTable(rig.options.rows, "alter");
@@ -18,6 +21,26 @@ export async function benchAlter(rig: BenchRig): Promise<Measurement> {
     return await measure(rig, db, "alter", "ALTER COLUMN file_size TYPE bigint", "rewrites table and indexes under ACCESS EXCLUSIVE: every app statement waits", async () => {
       await query(db, `ALTER TABLE ${TABLE} ALTER COLUMN ${COLUMN} TYPE ${TO_TYPE}`);
     });
+  } finally {
+    await db.drop();
+  }
+}
+
+/**
+ * The application's load without a migration: the writer on a fresh table, nothing else. The
+ * pgbench baseline runs alone, before any table exists; every operation after it runs beside
+ * the writer, whose commits wait for the same WAL flushes as pgbench's. This window tells the
+ * writer's share of pgbench's latency from the migration's (summary.ts).
+ */
+export async function benchApplicationAlone(rig: BenchRig): Promise<Measurement> {
+  const db = await freshTable(rig.options.rows, "application");
+  try {
+    const ms = rig.options.pgbench.baselineMs;
+    const m = await measure(rig, db, "application", "the application writer alone, no migration", `the writer on its table for ${ms / 1000} s, nothing else: the load every operation runs beside`, async () => {
+      await sleep(ms);
+    });
+    // it processes no rows
+    return { ...m, rowsPerSec: null };
   } finally {
     await db.drop();
   }

@@ -85,6 +85,10 @@ export function summarize(results: Measurement[], pgbench: PgbenchResult | null)
   ratio("twoWorkersRowsPerSecOverSingleUpdate", twoWorkers?.rowsPerSec, update?.rowsPerSec);
   ratio("pgrollStartOverTwoWorkersExpand", pgrollStart?.wallMs, by("pgshift-two-workers-expand")?.wallMs);
   if (baseline && duringTwoWorkers && baseline.p99Ms > 0) ratios.twoWorkersPgbenchP99Ratio = duringTwoWorkers.p99Ms / baseline.p99Ms;
+  // the backfill's p99 over the application's own load without a migration (the writer alone,
+  // measured right before it): the migration's share, the writer's left out
+  const application = win("application");
+  if (application && duringBackfill && application.p99Ms > 0) ratios.pgbenchP99OverApplicationAlone = duringBackfill.p99Ms / application.p99Ms;
   const t = (target: string, measured: number | null, ok: (v: number) => boolean, show: (v: number) => string): Target => ({ target, measured: measured === null ? "not measured" : show(measured), met: measured === null ? null : ok(measured) });
   const x = (v: number) => `${v.toFixed(2)}x`;
   const targets = [
