@@ -28,7 +28,7 @@ import { stopTestServer, testServer } from "../test/support/pg";
 import { fmtInt } from "../scripts/lib/format";
 import { benchAlter, benchApplicationAlone, benchIndexedUpdate, benchPlainUpdate } from "./baselines";
 import { latencySeries } from "./latencySvg";
-import { printed, sleep, type BenchRig, type Measurement } from "./measure";
+import { printed, roundId, roundLabel, sleep, type BenchRig, type Measurement } from "./measure";
 import { readBenchOptions, REPO } from "./options";
 import { Pgbench, windowStats } from "./pgbench";
 import { benchPgroll, pgrollBin } from "./pgroll";
@@ -102,15 +102,27 @@ async function main(): Promise<void> {
     if (pgbench) add(await benchApplicationAlone(rig));
     add(...(await benchPgshift(rig, "pgshift", {})));
     // the same at backfill.workers 2: what a second worker buys, and what it costs pgbench, side by side
-    add(...(await benchPgshift(rig, "pgshift-two-workers", { workers: 2 })));
+    if (options.side) add(...(await benchPgshift(rig, "pgshift-two-workers", { workers: 2 })));
     if (options.extras) add(...(await benchPgshift(rig, "pgshift-throttled", { pauseMs: 20 })));
     // BENCH_VARIANTS: more settings side by side, each on its own fresh table like the rest
     for (const [i, v] of variants.entries()) add(...(await benchPgshift(rig, `pgshift-variant${i + 1}`, v, `, backfill ${JSON.stringify(v)}`)));
-    const why = await databaseRunnerSkip(server.url);
+    const why = options.side ? await databaseRunnerSkip(server.url) : "not asked for (BENCH_SIDE=0)";
     if (why) skipped.push({ id: "pgshift-db", operation: "pgshift lifecycle, database runner (pg_cron)", reason: why });
     else add(...(await benchPgshift(rig, "pgshift-db", { runner: "database" } as Record<string, unknown>)));
   }
   if (pgroll) add(...(await benchPgroll(rig, pgroll)));
+  // the operations the targets compare, again: one run's ratio is at the mercy of this shared
+  // disk (pgbench's p99 alone moved from 3.9 to 7.9 ms between runs), the median of the
+  // rounds' side-by-side ratios much less so (summary.ts)
+  for (let round = 2; round <= options.rounds; round++) {
+    process.stdout.write(`  round ${round} of ${options.rounds}\n`);
+    if (runs("update")) add(...(await benchPlainUpdate(rig, round)));
+    if (runs("pgshift")) {
+      if (pgbench) add(await benchApplicationAlone(rig, round));
+      add(...(await benchPgshift(rig, roundId("pgshift", round), {}, roundLabel(round))));
+    }
+    if (pgroll) add(...(await benchPgroll(rig, pgroll, round)));
+  }
   rig.sampler.stop();
   await wal.stop();
 
@@ -124,7 +136,7 @@ async function main(): Promise<void> {
     pgbenchResult = { windows, failedTransactions: r.transactions.filter((x) => x.failed).length, abortedClients: r.abortedClients, coversRun: r.loggedUntil >= lastEnd };
   }
 
-  const summary = summarize(results, pgbenchResult);
+  const summary = summarize(results, pgbenchResult, options.rounds);
   const report = {
     run: runInfo({ started, loadStart, rows: options.rows, size: rig.size, writerPauseMs: options.writerPauseMs }),
     machine: machineInfo(info, server),

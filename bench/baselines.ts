@@ -12,7 +12,7 @@
  */
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
 import { freshTable, query, tableSize, timed } from "./freshTable";
-import { measure, sleep, type BenchRig, type Measurement } from "./measure";
+import { measure, roundId, roundLabel, sleep, type BenchRig, type Measurement } from "./measure";
 
 export async function benchAlter(rig: BenchRig): Promise<Measurement> {
   const db = await freshTable(rig.options.rows, "alter");
@@ -32,11 +32,12 @@ export async function benchAlter(rig: BenchRig): Promise<Measurement> {
  * the writer, whose commits wait for the same WAL flushes as pgbench's. This window tells the
  * writer's share of pgbench's latency from the migration's (summary.ts).
  */
-export async function benchApplicationAlone(rig: BenchRig): Promise<Measurement> {
-  const db = await freshTable(rig.options.rows, "application");
+export async function benchApplicationAlone(rig: BenchRig, round = 1): Promise<Measurement> {
+  const id = roundId("application", round);
+  const db = await freshTable(rig.options.rows, id);
   try {
     const ms = rig.options.pgbench.baselineMs;
-    const m = await measure(rig, db, "application", "the application writer alone, no migration", `the writer on its table for ${ms / 1000} s, nothing else: the load every operation runs beside`, async () => {
+    const m = await measure(rig, db, id, `the application writer alone, no migration${roundLabel(round)}`, `the writer on its table for ${ms / 1000} s, nothing else: the load every operation runs beside`, async () => {
       await sleep(ms);
     });
     // it processes no rows
@@ -46,14 +47,15 @@ export async function benchApplicationAlone(rig: BenchRig): Promise<Measurement>
   }
 }
 
-export async function benchPlainUpdate(rig: BenchRig): Promise<Measurement[]> {
-  const db = await freshTable(rig.options.rows, "update");
+export async function benchPlainUpdate(rig: BenchRig, round = 1): Promise<Measurement[]> {
+  const id = roundId("update", round);
+  const db = await freshTable(rig.options.rows, id);
   try {
     const addMs = await timed(db, `ALTER TABLE ${TABLE} ADD COLUMN shadow ${TO_TYPE}`);
-    const update = await measure(rig, db, "update", "one UPDATE SET shadow = file_size (no index on shadow)", `after ADD COLUMN shadow bigint (${addMs.toFixed(0)} ms); one transaction: the app's UPDATEs of any row wait for its commit`, async () => {
+    const update = await measure(rig, db, id, `one UPDATE SET shadow = file_size (no index on shadow)${roundLabel(round)}`, `after ADD COLUMN shadow bigint (${addMs.toFixed(0)} ms); one transaction: the app's UPDATEs of any row wait for its commit`, async () => {
       await query(db, `UPDATE ${TABLE} SET shadow = ${COLUMN}`);
     });
-    const index = await measure(rig, db, "update-index-after", "CREATE INDEX (checksum, shadow) after that UPDATE", "plain CREATE INDEX (SHARE lock: writes wait); pgshift builds its copies CONCURRENTLY", async () => {
+    const index = await measure(rig, db, roundId("update-index-after", round), `CREATE INDEX (checksum, shadow) after that UPDATE${roundLabel(round)}`, "plain CREATE INDEX (SHARE lock: writes wait); pgshift builds its copies CONCURRENTLY", async () => {
       await query(db, `CREATE INDEX ${TABLE}_checksum_shadow_idx ON ${TABLE} (checksum, shadow)`);
     });
     return [update, index];

@@ -62,6 +62,19 @@ export interface Measurement {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The id of an operation in a round of the run (BENCH_ROUNDS): the first round's ids are the
+ * plain ones summary.json and the plots read, a later round's end in `-r<round>`.
+ */
+export function roundId(base: string, round: number): string {
+  return round === 1 ? base : `${base}-r${round}`;
+}
+
+/** What a later round's operation names end with (nothing in the first). */
+export function roundLabel(round: number): string {
+  return round === 1 ? "" : ` (round ${round})`;
+}
+
+/**
  * Runs `fn` while a new writer runs on `db`; the writer is stopped right after `fn` returns
  * (stop() waits for its statement in flight, so a statement blocked by `fn` is counted with its
  * full time). The stall is the longest writer statement that overlapped `fn`. The window is

@@ -8,7 +8,11 @@
  * BENCH_BASELINE_MS (pgbench alone before the first operation, 10000), BENCH_PGROLL_BIN,
  * BENCH_VARIANTS (a JSON list of backfill options, e.g. '[{"workers":3},{"targetBatchMs":100}]':
  * each is measured as one more pgshift lifecycle beside the default, to try settings side by
- * side in one run), BENCH_DURABLE=0 (the test rig's fsync-off settings instead of production settings). The
+ * side in one run), BENCH_ROUNDS (default 3: the UPDATE, the application alone, the default
+ * pgshift lifecycle and pgroll are measured that many times, one after the other, and the
+ * targets read the median of the rounds' ratios; 1 for a scale run), BENCH_SIDE=0 (only the
+ * default pgshift lifecycle: not the two-workers one beside it nor the database runner's, e.g.
+ * for a scale run), BENCH_DURABLE=0 (the test rig's fsync-off settings instead of production settings). The
  * rig's variables apply too: PGSHIFT_TEST_PG_MAJOR=14, PGSHIFT_TEST_DATABASE_URL (a server of
  * your own, e.g. the machine's PostgreSQL service; test/support/pg.ts reads them).
  * BENCH_SERVER=cron runs everything on Debian's PostgreSQL 15 with pg_cron preloaded
@@ -33,6 +37,10 @@ export interface BenchOptions {
   only: Operation[];
   /** Whether to also run the index-first UPDATE and pgshift with backfill.pauseMs = 20. */
   extras: boolean;
+  /** How many times the operations the targets compare run (BENCH_ROUNDS). */
+  rounds: number;
+  /** Whether the two-workers and database-runner lifecycles run beside the default one (BENCH_SIDE=0: not). */
+  side: boolean;
   /** More backfill settings to measure beside the default (BENCH_VARIANTS). */
   variants: Array<Record<string, unknown>>;
   /** Production settings (fsync, synchronous_commit, full_page_writes on) on the embedded server. */
@@ -82,6 +90,8 @@ export function readBenchOptions(): BenchOptions {
     writerPauseMs: envInt("BENCH_WRITER_PAUSE_MS", 5, 0),
     only: readOnly(),
     extras: process.env.BENCH_EXTRAS === "1",
+    rounds: envInt("BENCH_ROUNDS", 3, 1),
+    side: process.env.BENCH_SIDE !== "0",
     variants: readVariants(),
     durable: process.env.BENCH_DURABLE !== "0",
     server: readServer(),

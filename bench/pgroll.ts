@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
 import { freshTable } from "./freshTable";
-import { measure, type BenchRig, type Measurement } from "./measure";
+import { measure, roundId, roundLabel, type BenchRig, type Measurement } from "./measure";
 import { REPO } from "./options";
 import { failedOverlapping, longestOverlapping } from "./stats";
 
@@ -34,9 +34,11 @@ function pqUrl(url: string): string {
   return u.toString();
 }
 
-export async function benchPgroll(rig: BenchRig, bin: string): Promise<Measurement[]> {
+export async function benchPgroll(rig: BenchRig, bin: string, round = 1): Promise<Measurement[]> {
   const { rows } = rig.options;
-  const db = await freshTable(rows, "pgroll");
+  const id = roundId("pgroll", round);
+  const label = roundLabel(round);
+  const db = await freshTable(rows, id);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgshift-pgroll-"));
   const pgroll = (...args: string[]) => exec(bin, ["--postgres-url", pqUrl(db.url), ...args], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
   const migration = path.join(dir, "02_file_size_bigint.json");
@@ -45,17 +47,17 @@ export async function benchPgroll(rig: BenchRig, bin: string): Promise<Measureme
     await pgroll("init");
     await pgroll("baseline", "01_baseline", dir, "-y");
     const steps: Record<string, number> = {};
-    const whole = await measure(rig, db, "pgroll", "pgroll start + complete", "", async () => {
+    const whole = await measure(rig, db, id, `pgroll start + complete${label}`, "", async () => {
       for (const step of ["start", "complete"] as const) {
         const start = Date.now();
         const t0 = performance.now();
         await pgroll(step, migration);
         steps[step] = performance.now() - t0;
-        rig.phases.push({ id: `pgroll-${step}`, label: `pgroll ${step}`, start, end: Date.now() });
+        rig.phases.push({ id: `${id}-${step}`, label: `pgroll ${step}${label}`, start, end: Date.now() });
       }
       return { steps };
     });
-    const trace = rig.traces.get("pgroll");
+    const trace = rig.traces.get(id);
     const phase = (id: string) => rig.phases.find((p) => p.id === id);
     const stall = (id: string) => {
       const p = phase(id);
@@ -69,16 +71,17 @@ export async function benchPgroll(rig: BenchRig, bin: string): Promise<Measureme
     whole.notes = `start ${(steps.start / 1000).toFixed(2)} s (new column, triggers, batches of 1000, index copies), complete ${(steps.complete / 1000).toFixed(2)} s (the swap)`;
     const start: Measurement = {
       ...whole,
-      id: "pgroll-start",
-      operation: "pgroll start (expand: column, triggers, backfill, index copies)",
+      id: `${id}-start`,
+      operation: `pgroll start (expand: column, triggers, backfill, index copies)${label}`,
       wallMs: steps.start,
       rowsPerSec: rows / (steps.start / 1000),
-      writerStallMs: stall("pgroll-start"),
-      failedWrites: failed("pgroll-start"),
-      firstFailure: firstFailure("pgroll-start"),
+      writerStallMs: stall(`${id}-start`),
+      failedWrites: failed(`${id}-start`),
+      firstFailure: firstFailure(`${id}-start`),
       notes: "pgroll v0.16.2 at its defaults (backfill batch size 1000, no delay)",
     };
-    const complete: Measurement = { ...whole, id: "pgroll-complete", operation: "pgroll complete (the swap)", wallMs: steps.complete, rowsPerSec: null, writerStallMs: stall("pgroll-complete"), failedWrites: failed("pgroll-complete"), firstFailure: firstFailure("pgroll-complete"), notes: "drops the triggers and the old column, renames the new one: not one transaction" };
+    const done = `${id}-complete`;
+    const complete: Measurement = { ...whole, id: done, operation: `pgroll complete (the swap)${label}`, wallMs: steps.complete, rowsPerSec: null, writerStallMs: stall(done), failedWrites: failed(done), firstFailure: firstFailure(done), notes: "drops the triggers and the old column, renames the new one: not one transaction" };
     return [start, complete, whole];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

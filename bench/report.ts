@@ -41,7 +41,7 @@ export function writeResults(out: string, report: BenchReport): void {
   const subtitle = `${fmtInt(run.rows)} rows (${fmtBytes(run.tableBytes)} with indexes), PostgreSQL ${machine.postgresMajor} (${durable}), ${machine.nproc} shared cores, ${run.date.slice(0, 10)}`;
   const write = (f: string, text: string) => fs.writeFileSync(path.join(out, f), text);
   write("summary.json", JSON.stringify(summary.json, null, 2) + "\n");
-  write("results.json", JSON.stringify({ run, machine, summary: summary.json, ratios: summary.ratios, targets: summary.targets, rss: summary.rss, pgbench, skipped, results, latency }, null, 2) + "\n");
+  write("results.json", JSON.stringify({ run, machine, summary: summary.json, ratios: summary.ratios, targets: summary.targets, rounds: summary.rounds, rss: summary.rss, pgbench, skipped, results, latency }, null, 2) + "\n");
   write("latency.svg", latencySvg(latency, subtitle));
   write("backfill.svg", svgChart(results, subtitle));
   write("results.md", resultsMarkdown(report));
@@ -97,7 +97,7 @@ function resultsMarkdown({ run, machine, summary, results, pgbench, skipped }: B
     "![wall time and writer stall per operation](backfill.svg)",
     "",
     ...pgbenchMarkdown(pgbench),
-    "## Ratios (same run)",
+    "## Ratios (same run; with rounds, the targets' ratios are the median of the rounds')",
     "",
     ...Object.entries(summary.ratios).map(([k, v]) => `- ${k}: **${fmtRatio(v)}**`),
     "",

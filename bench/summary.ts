@@ -4,7 +4,7 @@
  * here so results.md, results.json, summary.json and the terminal all show the same numbers.
  * A number whose operation was not measured (BENCH_ONLY, no pgbench) is null.
  */
-import type { Measurement } from "./measure";
+import { roundId, type Measurement } from "./measure";
 import type { PgbenchWindow } from "./pgbench";
 
 /** summary.json: these fields, in this order, nothing else. */
@@ -40,43 +40,110 @@ export interface RunSummary {
   json: SummaryJson;
   ratios: Record<string, number>;
   targets: Target[];
+  /** Each round's values (BENCH_ROUNDS), the medians and worsts above taken over them. */
+  rounds: RoundValues[];
   rss: { backfill: { beforeMb: number; peakMb: number; samples: number; growthMb: number } | null; run: { peakMb: number } };
 }
 
 const round = (n: number | null | undefined, digits = 0): number | null => (n === null || n === undefined || !Number.isFinite(n) ? null : Number(n.toFixed(digits)));
 
-export function summarize(results: Measurement[], pgbench: PgbenchResult | null): RunSummary {
+/** The middle value (the mean of the two middle ones for an even count); null for none. */
+export function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** What one round (BENCH_ROUNDS) measured of the operations the targets compare; null where one did not run. */
+export interface RoundValues {
+  round: number;
+  backfillRowsPerSec: number | null;
+  singleUpdateRowsPerSec: number | null;
+  pgrollRowsPerSec: number | null;
+  pgrollStartMs: number | null;
+  expandMs: number | null;
+  cutoverStallMs: number | null;
+  lifecycleStallMs: number | null;
+  /** backfill rows/s over the UPDATE's, pgroll start over pgshift's expand, the backfill's pgbench p99 over pgbench alone and over the application alone. */
+  throughput: number | null;
+  expandSpeedup: number | null;
+  p99Ratio: number | null;
+  p99OverApplication: number | null;
+}
+
+const quotient = (a: number | null | undefined, b: number | null | undefined): number | null => (a && b ? a / b : null);
+
+function roundValues(results: Measurement[], pgbench: PgbenchResult | null, round: number): RoundValues {
+  const by = (id: string) => results.find((m) => m.id === id);
+  const win = (id: string) => pgbench?.windows.find((w) => w.id === id);
+  const pgshift = roundId("pgshift", round);
+  const backfill = by(`${pgshift}-backfill`);
+  const update = by(roundId("update", round));
+  const expand = by(`${pgshift}-expand`);
+  const pgrollStart = by(`${roundId("pgroll", round)}-start`);
+  const baseline = win("baseline");
+  const during = win(`${pgshift}-backfill`);
+  return {
+    round,
+    backfillRowsPerSec: backfill?.rowsPerSec ?? null,
+    singleUpdateRowsPerSec: update?.rowsPerSec ?? null,
+    pgrollRowsPerSec: pgrollStart?.rowsPerSec ?? null,
+    pgrollStartMs: pgrollStart?.wallMs ?? null,
+    expandMs: expand?.wallMs ?? null,
+    cutoverStallMs: by(`${pgshift}-cutover`)?.writerStallMs ?? null,
+    lifecycleStallMs: by(`${pgshift}-lifecycle`)?.writerStallMs ?? null,
+    throughput: quotient(backfill?.rowsPerSec, update?.rowsPerSec),
+    expandSpeedup: quotient(pgrollStart?.wallMs, expand?.wallMs),
+    p99Ratio: quotient(during?.p99Ms, baseline?.p99Ms),
+    p99OverApplication: quotient(during?.p99Ms, win(roundId("application", round))?.p99Ms),
+  };
+}
+
+/**
+ * `rounds` (BENCH_ROUNDS): the UPDATE, the application alone, the default lifecycle and pgroll
+ * ran that many times; summary.json and the targets take the median of the rounds' values and
+ * ratios (each ratio within its round, side by side), the stalls their worst.
+ */
+export function summarize(results: Measurement[], pgbench: PgbenchResult | null, rounds = 1): RunSummary {
   const by = (id: string) => results.find((m) => m.id === id);
   const alter = by("alter");
   const update = by("update");
   const backfill = by("pgshift-backfill");
-  const expand = by("pgshift-expand");
-  const cutover = by("pgshift-cutover");
-  const lifecycle = by("pgshift-lifecycle");
   const pgrollStart = by("pgroll-start");
   const win = (id: string) => pgbench?.windows.find((w) => w.id === id);
   const baseline = win("baseline");
-  const duringBackfill = win("pgshift-backfill");
+  const perRound = Array.from({ length: rounds }, (_, i) => roundValues(results, pgbench, i + 1));
+  const mid = (f: (r: RoundValues) => number | null) => median(perRound.map(f).filter((v): v is number => v !== null));
+  const worst = (f: (r: RoundValues) => number | null) => {
+    const vs = perRound.map(f).filter((v): v is number => v !== null);
+    return vs.length ? Math.max(...vs) : null;
+  };
   const json: SummaryJson = {
-    backfill_rows_per_s: round(backfill?.rowsPerSec),
-    single_update_rows_per_s: round(update?.rowsPerSec),
-    pgroll_rows_per_s: round(pgrollStart?.rowsPerSec),
-    pgroll_start_ms: round(pgrollStart?.wallMs),
-    expand_ms: round(expand?.wallMs),
+    backfill_rows_per_s: round(mid((r) => r.backfillRowsPerSec)),
+    single_update_rows_per_s: round(mid((r) => r.singleUpdateRowsPerSec)),
+    pgroll_rows_per_s: round(mid((r) => r.pgrollRowsPerSec)),
+    pgroll_start_ms: round(mid((r) => r.pgrollStartMs)),
+    expand_ms: round(mid((r) => r.expandMs)),
     alter_blocked_ms: round(alter?.writerStallMs),
-    cutover_blocked_ms: round(cutover?.writerStallMs),
+    cutover_blocked_ms: round(worst((r) => r.cutoverStallMs)),
     pgbench_failed: pgbench ? pgbench.failedTransactions + pgbench.abortedClients.length : null,
-    pgbench_p99_ratio: baseline && duringBackfill && baseline.p99Ms > 0 ? round(duringBackfill.p99Ms / baseline.p99Ms, 2) : null,
-    max_app_stall_ms: round(lifecycle?.writerStallMs),
+    pgbench_p99_ratio: round(mid((r) => r.p99Ratio), 2),
+    max_app_stall_ms: round(worst((r) => r.lifecycleStallMs)),
   };
   const ratios: Record<string, number> = {};
   const ratio = (name: string, a: number | null | undefined, b: number | null | undefined) => {
     if (a && b) ratios[name] = a / b;
   };
-  ratio("backfillRowsPerSecOverSingleUpdate", backfill?.rowsPerSec, update?.rowsPerSec);
-  ratio("pgrollStartOverPgshiftExpand", pgrollStart?.wallMs, expand?.wallMs);
-  ratio("backfillRowsPerSecOverPgroll", backfill?.rowsPerSec, pgrollStart?.rowsPerSec);
-  ratio("alterStallOverPgshiftMaxStall", alter?.writerStallMs, Math.max(1, lifecycle?.writerStallMs ?? 0));
+  // the targets' ratios: the median of the rounds'
+  const midRatio = (name: string, f: (r: RoundValues) => number | null) => {
+    const v = mid(f);
+    if (v !== null) ratios[name] = v;
+  };
+  midRatio("backfillRowsPerSecOverSingleUpdate", (r) => r.throughput);
+  midRatio("pgrollStartOverPgshiftExpand", (r) => r.expandSpeedup);
+  midRatio("backfillRowsPerSecOverPgroll", (r) => quotient(r.backfillRowsPerSec, r.pgrollRowsPerSec));
+  ratio("alterStallOverPgshiftMaxStall", alter?.writerStallMs, Math.max(1, json.max_app_stall_ms ?? 0));
   ratio("indexFirstUpdateOverPlainUpdate", by("update-indexed")?.wallMs, update?.wallMs);
   ratio("throttledBackfillOverBackfill", by("pgshift-throttled-backfill")?.wallMs, backfill?.wallMs);
   // backfill.workers 2 beside the default one: its throughput and its pgbench p99, as the targets read them
@@ -87,21 +154,26 @@ export function summarize(results: Measurement[], pgbench: PgbenchResult | null)
   if (baseline && duringTwoWorkers && baseline.p99Ms > 0) ratios.twoWorkersPgbenchP99Ratio = duringTwoWorkers.p99Ms / baseline.p99Ms;
   // the backfill's p99 over the application's own load without a migration (the writer alone,
   // measured right before it): the migration's share, the writer's left out
-  const application = win("application");
-  if (application && duringBackfill && application.p99Ms > 0) ratios.pgbenchP99OverApplicationAlone = duringBackfill.p99Ms / application.p99Ms;
-  const t = (target: string, measured: number | null, ok: (v: number) => boolean, show: (v: number) => string): Target => ({ target, measured: measured === null ? "not measured" : show(measured), met: measured === null ? null : ok(measured) });
+  midRatio("pgbenchP99OverApplicationAlone", (r) => r.p99OverApplication);
+  const t = (target: string, measured: number | null, ok: (v: number) => boolean, show: (v: number) => string, each?: (r: RoundValues) => number | null, how = "median"): Target => {
+    // with rounds, every round's value beside the one the target reads
+    const values = each && rounds > 1 ? perRound.map(each) : [];
+    const list = values.length ? ` (${how} of ${rounds} rounds: ${values.map((v) => (v === null ? "-" : show(v))).join(", ")})` : "";
+    return { target, measured: measured === null ? "not measured" : show(measured) + list, met: measured === null ? null : ok(measured) };
+  };
   const x = (v: number) => `${v.toFixed(2)}x`;
   const targets = [
-    t("backfill throughput >= one plain UPDATE", ratios.backfillRowsPerSecOverSingleUpdate ?? null, (v) => v >= 1, x),
-    t("whole expand >= 3x faster than pgroll start", ratios.pgrollStartOverPgshiftExpand ?? null, (v) => v >= 3, x),
+    t("backfill throughput >= one plain UPDATE", ratios.backfillRowsPerSecOverSingleUpdate ?? null, (v) => v >= 1, x, (r) => r.throughput),
+    t("whole expand >= 3x faster than pgroll start", ratios.pgrollStartOverPgshiftExpand ?? null, (v) => v >= 3, x, (r) => r.expandSpeedup),
     t("0 failed pgbench transactions", json.pgbench_failed, (v) => v === 0, String),
-    t("pgbench p99 during the backfill <= 2x the baseline", json.pgbench_p99_ratio, (v) => v <= 2, x),
-    t("longest application stall <= 100 ms in every pgshift stage", json.max_app_stall_ms, (v) => v <= 100, (v) => `${v} ms`),
+    t("pgbench p99 during the backfill <= 2x the baseline", json.pgbench_p99_ratio, (v) => v <= 2, x, (r) => r.p99Ratio),
+    t("longest application stall <= 100 ms in every pgshift stage", json.max_app_stall_ms, (v) => v <= 100, (v) => `${Math.round(v)} ms`, (r) => r.lifecycleStallMs, "worst"),
   ];
   return {
     json,
     ratios,
     targets,
+    rounds: perRound,
     rss: {
       backfill: backfill ? { beforeMb: backfill.rssBeforeMb, peakMb: backfill.rssPeakMb, samples: backfill.rssSamples, growthMb: backfill.rssPeakMb - backfill.rssBeforeMb } : null,
       run: { peakMb: Math.max(0, ...results.map((m) => m.rssPeakMb)) },

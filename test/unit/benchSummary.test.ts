@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Measurement } from "../../bench/measure";
 import type { PgbenchWindow } from "../../bench/pgbench";
-import { summarize } from "../../bench/summary";
+import { median, summarize } from "../../bench/summary";
 
 const m = (id: string, wallMs: number, rowsPerSec: number | null, writerStallMs: number): Measurement => ({
   id, operation: id, wallMs, rowsPerSec, writerStallMs, failedWrites: 0, firstFailure: null, writerStatements: 0, rssBeforeMb: 90, rssPeakMb: 95, rssSamples: 10, notes: "",
@@ -45,5 +45,41 @@ describe("bench summary.json", () => {
     assert.equal(s.json.pgbench_p99_ratio, null);
     assert.equal(s.json.backfill_rows_per_s, 80_000);
     assert.equal(s.targets[0].met, null);
+  });
+
+  it("with rounds, reads the median of the rounds' ratios and the worst stall, and lists every round", () => {
+    const round = (r: number, backfillRowsPerSec: number, expandMs: number, p99Ms: number, stallMs: number): Measurement[] => {
+      const tag = r === 1 ? "" : `-r${r}`;
+      return [
+        m(`update${tag}`, 10_000, 100_000, 9000),
+        m(`pgshift${tag}-backfill`, 1, backfillRowsPerSec, 10),
+        m(`pgshift${tag}-expand`, expandMs, null, 10),
+        m(`pgshift${tag}-cutover`, 100, null, stallMs / 2),
+        m(`pgshift${tag}-lifecycle`, 1, null, stallMs),
+        m(`pgroll${tag}-start`, 30_000, 33_333, 100),
+      ];
+    };
+    // round 2 is the outlier each time: the median is round 1's or round 3's
+    const results = [...round(1, 120_000, 10_000, 8, 40), ...round(2, 60_000, 20_000, 30, 90), ...round(3, 110_000, 9_000, 9, 30)];
+    const windows = [w("baseline", 5), w("pgshift-backfill", 8), w("pgshift-r2-backfill", 30), w("pgshift-r3-backfill", 9), w("application", 4), w("application-r2", 5), w("application-r3", 6)];
+    const s = summarize(results, { windows, failedTransactions: 0, abortedClients: [], coversRun: true }, 3);
+    assert.equal(s.json.backfill_rows_per_s, 110_000);
+    assert.equal(s.json.expand_ms, 10_000);
+    assert.equal(s.json.pgbench_p99_ratio, 1.8);
+    assert.equal(s.json.max_app_stall_ms, 90);
+    assert.equal(s.json.cutover_blocked_ms, 45);
+    assert.equal(s.ratios.backfillRowsPerSecOverSingleUpdate, 1.1);
+    assert.equal(s.ratios.pgrollStartOverPgshiftExpand, 3);
+    assert.equal(s.ratios.pgbenchP99OverApplicationAlone, 2);
+    assert.deepEqual(s.targets.map((t) => t.met), [true, true, true, true, true]);
+    assert.equal(s.targets[0].measured, "1.10x (median of 3 rounds: 1.20x, 0.60x, 1.10x)");
+    assert.equal(s.targets[4].measured, "90 ms (worst of 3 rounds: 40 ms, 90 ms, 30 ms)");
+    assert.equal(s.rounds.length, 3);
+  });
+
+  it("median: the middle value, the mean of the two middle ones, null for none", () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 2, 3]), 2.5);
+    assert.equal(median([]), null);
   });
 });
