@@ -47,7 +47,7 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
   // keyset: the batch's end first (its last key, r.last), which every pass of the batch updates up to
   const bound = byLastKey((fromStart) => `EXECUTE ${literal(batchBoundSql(ctx, fromStart))} INTO r USING ${upper}, size${fromStart ? "" : `, ${last}`};`) + `\n        scanned := r.scanned;`;
   const keysetUpdate = (pass: boolean) =>
-    byLastKey((fromStart) => `EXECUTE ${literal(batchUpdateSql(ctx, fromStart, pass ? passes : undefined))} INTO n USING ${lastOfBatch}${fromStart ? "" : `, ${last}`}${pass ? ", pass" : ""};`);
+    byLastKey((fromStart) => `EXECUTE ${literal(batchUpdateSql(ctx, fromStart, pass ? passes : undefined))} INTO n USING ${lastOfBatch}${fromStart ? "" : `, ${last}`}${pass ? ", r.from_tid, r.to_tid, pass" : ""};`);
   // physical: the first pass's count is the batch's (physicalPassSql)
   const physicalUpdate = (sql: string, using: string) => `EXECUTE ${literal(sql)} INTO r USING ${using};\n        n := r.updated;\n        scanned := coalesce(scanned, r.scanned);`;
   const passSql = physical ? physicalUpdate(physicalPassSql(ctx, passes), `${pages}, pass`) : keysetUpdate(true);

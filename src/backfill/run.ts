@@ -116,9 +116,10 @@ function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan
   const variant = part.lastKey ? "next" : "first";
   return {
     run: async (db, commit) => {
-      const { scanned, last } = (await db.query<{ scanned: number; last: string[] | null }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
+      const bound = (await db.query<{ scanned: number; last: string[] | null; from_tid: string; to_tid: string }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
+      const { scanned, last } = bound;
       if (!last) return { scanned, updated: 0, last };
-      const passed = await runPasses(db, sql.pass[variant], [...last, ...lower], sql.passes, commit);
+      const passed = await runPasses(db, sql.pass[variant], [...last, ...lower, bound.from_tid, bound.to_tid], sql.passes, commit);
       const { updated } = (await db.query<{ updated: number }>(sql.update[variant], [...last, ...lower])).rows[0];
       return { scanned, updated: passed.updated + updated, last };
     },

@@ -10,6 +10,11 @@ import { ident, literal, qualified } from "../sql/quote";
  * the last of them, as text. (Measured, 1M rows, 435 batches: 0.4 s for every bound, where
  * collecting each batch's keys in a CTE to count and sort them took 1.0 s.)
  *
+ * It also returns the pages the batch's rows start and end on, as the tids `(first,0)` and
+ * `(last + 1,0)` (from_tid, to_tid; the page of the range's first row and of the batch's last
+ * key, one index probe each): where the key follows the pages, the passes before the last read
+ * those pages and not the key's index (batchUpdateSql).
+ *
  * Parameters: $1..$n the upper bound key, $n+1 the limit, $n+2..$2n+1 the lower bound key
  * (only in the `fromStart = false` variant).
  */
@@ -20,10 +25,16 @@ export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
   const list = keys.map((k) => ident(k.name)).join(", ");
   const range = keyRange(ctx, "", 1, fromStart ? null : n + 2);
   const limit = `$${n + 1}`;
+  const page = `(ctid::text::point)[0]::bigint`;
+  const firstPage = `(SELECT ${page} FROM ${t} WHERE ${range} ORDER BY ${list} LIMIT 1)`;
+  // the nth key's row by its key (the OFFSET walk stays on the index alone), else the range's last
+  const lastPage = `coalesce((SELECT ${page} FROM ${t} WHERE (${list}) = (SELECT ${list} FROM nth)), (SELECT ${page} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1))`;
   return (
-    `WITH nth AS (SELECT ${list} FROM ${t} WHERE ${range} ORDER BY ${list} OFFSET ${limit} - 1 LIMIT 1) ` +
+    `WITH nth AS (SELECT ${list} FROM ${t} WHERE ${range} ORDER BY ${list} OFFSET ${limit} - 1 LIMIT 1), ` +
+    `pages AS (SELECT ${firstPage} AS a, ${lastPage} AS b) ` +
     `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${t} WHERE ${range})::int END AS scanned, ` +
-    `coalesce((SELECT ${keyAsText(ctx)} FROM nth), (SELECT ${keyAsText(ctx)} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1)) AS last`
+    `coalesce((SELECT ${keyAsText(ctx)} FROM nth), (SELECT ${keyAsText(ctx)} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1)) AS last, ` +
+    `(SELECT format('(%s,0)', least(a, b)) FROM pages) AS from_tid, (SELECT format('(%s,0)', greatest(a, b) + 1) FROM pages) AS to_tid`
   );
 }
 
@@ -36,16 +47,24 @@ export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
  * than the one before).
  *
  * With `passes`, one of the passes before the batch's last (backfill.passes): only the rows
- * of the range whose line pointer number modulo `passes` is the pass (sharePredicate).
+ * of the range whose line pointer number modulo `passes` is the pass (sharePredicate), and only
+ * on the pages the batch's rows start and end on (batchBoundSql's from_tid and to_tid). With
+ * those bounds the planner reads the pages by a TID range scan where the key follows them
+ * (the only case that makes passes, passesOf), and walks the key's index as before where the
+ * bounds span more of the table (a row of the batch moved far away). Rows of the range off
+ * those pages are the last pass's, which reads the whole range. Measured, 1M rows, one session:
+ * a pass over a 6,000-row batch whose rows were filled read them in 0.5 to 1.4 ms by the pages,
+ * 2.5 to 4 ms by the index; the whole 8-pass backfill took 4.8 to 5.3 s instead of 5.6 to 5.7.
  *
  * Parameters: $1..$n the batch's last key, $n+1..$2n the lower bound key (only in the
- * `fromStart = false` variant), then the pass (only with `passes`).
+ * `fromStart = false` variant), then (only with `passes`) the first and the end tid, and the pass.
  */
 export function batchUpdateSql(ctx: PlanContext, fromStart: boolean, passes?: number): string {
   const t = ctx.facts.table;
   const n = t.keyColumns.length;
   const range = keyRange(ctx, "t.", 1, fromStart ? null : n + 1);
-  return `${updatedCte(ctx, passes ? `${range} AND ${sharePredicate("t.", passes, fromStart ? n + 1 : 2 * n + 1)}` : range)} SELECT count(*)::int AS updated FROM updated`;
+  const next = fromStart ? n + 1 : 2 * n + 1;
+  return `${updatedCte(ctx, passes ? `${pageRange("t.", next)} AND ${range} AND ${sharePredicate("t.", passes, next + 2)}` : range)} SELECT count(*)::int AS updated FROM updated`;
 }
 
 /** `WITH updated AS (UPDATE .. SET shadow = convert(column) WHERE <where> AND the shadow differs RETURNING 1)`: every batch's and pass's UPDATE. */
@@ -161,8 +180,9 @@ function physicalUpdateSql(ctx: PlanContext, where: string): string {
   return `${updatedCte(ctx, where)} SELECT (SELECT count(*) FROM ${ctx.facts.table.qualifiedName} AS s WHERE ${pageRange("s.")})::int AS scanned, (SELECT count(*) FROM updated)::int AS updated`;
 }
 
-function pageRange(alias: string): string {
-  return `${alias}ctid >= $1::tid AND ${alias}ctid < $2::tid`;
+/** `ctid >= $first::tid AND ctid < $(first + 1)::tid`: the pages of a batch, from `(from,0)` up to `(to,0)`. */
+function pageRange(alias: string, first = 1): string {
+  return `${alias}ctid >= $${first}::tid AND ${alias}ctid < $${first + 1}::tid`;
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { createStep, expand, namesOf, shadowMismatches, specOf } from "./support/expand";
+import { batchBoundSql, batchUpdateSql } from "../../src/backfill/sql";
+import { contextFromRow, createStep, expand, namesOf, shadowMismatches, specOf } from "./support/expand";
 
 const ROWS = 50_000;
 
@@ -89,5 +90,35 @@ describe("backfill bloat: VACUUM every backfill.vacuumEveryRows rows", function 
       assert.equal(out.result.done, true, table);
       await withClient(db.url, async (c) => assert.deepEqual(await shadowMismatches(c, table, namesOf(table, "file_size").shadowColumn, "file_size::bigint"), []));
     }
+  });
+
+  it("a pass reads the batch's pages, not the key's index, where the key follows them; the index where a row of the batch lives far away", async () => {
+    const table = "passes_pages";
+    await withClient(db.url, async (c) => {
+      await c.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, checksum text NOT NULL, file_size integer) WITH (autovacuum_enabled = false)`);
+      await c.query(`INSERT INTO ${table} (checksum, file_size) SELECT md5(g::text), g FROM generate_series(1, ${ROWS}) g`);
+      await c.query(`VACUUM ANALYZE ${table}`);
+    });
+    const spec = specOf({ table, column: "file_size", toType: "bigint", backfill: { passes: 8, workers: 1 } });
+    await expand(db.url, spec, ["shadow-column", "mirror-trigger"]);
+    const ctx = await contextFromRow(db.url, spec, table, "file_size");
+    /** The plan of pass 1 of the batch of `size` keys after `lower`, with the page bounds its bound statement found. */
+    const passPlan = (lower: number, size: number) =>
+      withClient(db.url, async (c) => {
+        const b = (await c.query<{ last: string[]; from_tid: string; to_tid: string }>(batchBoundSql(ctx, false), [String(ROWS), size, String(lower)])).rows[0];
+        // the plan for these values, as the runner's unnamed statement gets it (a prepared statement's first plans are custom ones)
+        await c.query(`PREPARE pass_plan AS ${batchUpdateSql(ctx, false, 8)}`);
+        const params = [...b.last, String(lower), b.from_tid, b.to_tid, "1"].map((p) => `'${p}'`).join(", ");
+        const text = (await c.query<{ "QUERY PLAN": string }>(`EXPLAIN (COSTS OFF) EXECUTE pass_plan(${params})`)).rows.map((r) => r["QUERY PLAN"]).join("\n");
+        await c.query("DEALLOCATE pass_plan");
+        return { ...b, text };
+      });
+    const near = await passPlan(10_000, 2500);
+    assert.equal(near.last[0], "12500");
+    assert.match(near.text, /Tid Range Scan/, `by the pages ${near.from_tid}..${near.to_tid}:\n${near.text}`);
+    // the batch's last row moved to the table's end (an application UPDATE that found no room): its pages span the table
+    await withClient(db.url, (c) => c.query(`UPDATE ${table} SET checksum = repeat('x', 200) WHERE id = 25000`));
+    const far = await passPlan(22_500, 2500);
+    assert.match(far.text, /Index Scan/, `by the key's index, ${far.from_tid}..${far.to_tid}:\n${far.text}`);
   });
 });

@@ -56,7 +56,7 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
       assert.ok(sql.includes(`EXECUTE ${quoted(batchBoundSql(ctx, fromStart))} INTO r`), `batchBoundSql(${fromStart}) inside`);
       assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"};`), `batchUpdateSql(${fromStart}) inside`);
       // the passes before the last (backfill.passes, default 8): 1 to 7, each committed, then the state row taken again
-      assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart, 8))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"}, pass;`), `the pass of batchUpdateSql(${fromStart}) inside`);
+      assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart, 8))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"}, r.from_tid, r.to_tid, pass;`), `the pass of batchUpdateSql(${fromStart}) inside`);
     }
     assert.match(sql, /FOR pass IN 1\.\.7 LOOP[^]*?END;\n\s+EXIT WHEN locked_out;\n\s+COMMIT;\n\s+PERFORM set_config\('lock_timeout', '100', true\);\n\s+SET LOCAL synchronous_commit = off;\n\s+END LOOP;/);
     assert.match(sql, /SELECT backfill INTO cp_now FROM "public"\."pgshift_migrations" WHERE id = 'public\.contentcuration_file\.file_size' FOR UPDATE;/);

@@ -7,12 +7,20 @@ const T = '"public"."contentcuration_file"';
 const CONV = '"public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size")';
 const SHADOW = '"file_size__pgshift_new"';
 
-/** The first statement of a keyset batch: the limit-th key past the lower bound, or (last batch) the count and the largest key. */
+/**
+ * The first statement of a keyset batch: the limit-th key past the lower bound, or (last batch)
+ * the count and the largest key; and the tids of the pages the range's first row and the
+ * batch's last key are on (the passes' page bounds).
+ */
 function bound(keys: string, range: string, limit: string, lastKeys: string, lastOrder: string): string {
+  const page = "(ctid::text::point)[0]::bigint";
   return (
-    `WITH nth AS (SELECT ${keys} FROM ${T} WHERE ${range} ORDER BY ${keys} OFFSET ${limit} - 1 LIMIT 1) ` +
+    `WITH nth AS (SELECT ${keys} FROM ${T} WHERE ${range} ORDER BY ${keys} OFFSET ${limit} - 1 LIMIT 1), ` +
+    `pages AS (SELECT (SELECT ${page} FROM ${T} WHERE ${range} ORDER BY ${keys} LIMIT 1) AS a, ` +
+    `coalesce((SELECT ${page} FROM ${T} WHERE (${keys}) = (SELECT ${keys} FROM nth)), (SELECT ${page} FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS b) ` +
     `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${T} WHERE ${range})::int END AS scanned, ` +
-    `coalesce((SELECT json_build_array(${lastKeys}) FROM nth), (SELECT json_build_array(${lastKeys}) FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS last`
+    `coalesce((SELECT json_build_array(${lastKeys}) FROM nth), (SELECT json_build_array(${lastKeys}) FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS last, ` +
+    `(SELECT format('(%s,0)', least(a, b)) FROM pages) AS from_tid, (SELECT format('(%s,0)', greatest(a, b) + 1) FROM pages) AS to_tid`
   );
 }
 
@@ -95,15 +103,16 @@ describe("backfill SQL", () => {
     assert.deepEqual(backfillStatements(onePass), [upperKeySql(onePass), "SET LOCAL synchronous_commit = off", batchBoundSql(onePass, true), batchUpdateSql(onePass, true), batchBoundSql(onePass, false), batchUpdateSql(onePass, false)]);
   });
 
-  it("a pass before a batch's last updates the rows of the range whose line pointer number is the pass modulo passes", () => {
+  it("a pass before a batch's last updates the rows of the range on the batch's pages whose line pointer number is the pass modulo passes", () => {
     const ctx = fileContext();
     const update = (where: string) =>
       `WITH updated AS (UPDATE ${T} AS t SET ${SHADOW} = "public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size") WHERE ${where} ` +
       `AND t.${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size") RETURNING 1) SELECT count(*)::int AS updated FROM updated`;
-    assert.equal(batchUpdateSql(ctx, true, 4), update('(t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $2'));
-    assert.equal(batchUpdateSql(ctx, false, 4), update('(t."id") > ($2::integer) AND (t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $3'));
+    // the page bounds follow the keys, the pass comes last
+    assert.equal(batchUpdateSql(ctx, true, 4), update('t.ctid >= $2::tid AND t.ctid < $3::tid AND (t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $4'));
+    assert.equal(batchUpdateSql(ctx, false, 4), update('t.ctid >= $3::tid AND t.ctid < $4::tid AND (t."id") > ($2::integer) AND (t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $5'));
     const composite = fileContext({ keyColumns: [{ name: "a", type: "integer" }, { name: "b", type: "text" }] });
-    assert.ok(batchUpdateSql(composite, false, 4).includes('(t."a", t."b") > ($3::integer, $4::text) AND (t."a", t."b") <= ($1::integer, $2::text) AND (t.ctid::text::point)[1]::int % 4 = $5'));
+    assert.ok(batchUpdateSql(composite, false, 4).includes('t.ctid >= $5::tid AND t.ctid < $6::tid AND (t."a", t."b") > ($3::integer, $4::text) AND (t."a", t."b") <= ($1::integer, $2::text) AND (t.ctid::text::point)[1]::int % 4 = $7'));
     // physical: counted like the batch (the first pass's count is the batch's)
     const pages = "t.ctid >= $1::tid AND t.ctid < $2::tid";
     assert.equal(
