@@ -60,7 +60,7 @@ export interface BackfillOptions {
    * left: the backfill then uses more than one of the server's cores. Each worker's batches
    * lock only their own rows for about targetBatchMs, as one worker's do; the throttles, the
    * time budget and the VACUUMs are shared. Default 1: with backfill.passes one batch at a
-   * time already outruns one plain UPDATE, and a second worker's share of the server's cores
+   * time runs at about one plain UPDATE's rows/s, and a second worker's share of the server's cores
    * and disk is the application's latency (README "Workers"). (The database runner runs one
    * batch at a time.)
    */
