@@ -29,12 +29,13 @@ export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
   const firstPage = `(SELECT ${page} FROM ${t} WHERE ${range} ORDER BY ${list} LIMIT 1)`;
   // the nth key's row by its key (the OFFSET walk stays on the index alone), else the range's last
   const lastPage = `coalesce((SELECT ${page} FROM ${t} WHERE (${list}) = (SELECT ${list} FROM nth)), (SELECT ${page} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1))`;
+  // pages is one row (a SELECT of scalar subqueries), so the batch's one row is read from it
   return (
     `WITH nth AS (SELECT ${list} FROM ${t} WHERE ${range} ORDER BY ${list} OFFSET ${limit} - 1 LIMIT 1), ` +
     `pages AS (SELECT ${firstPage} AS a, ${lastPage} AS b) ` +
     `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${t} WHERE ${range})::int END AS scanned, ` +
     `coalesce((SELECT ${keyAsText(ctx)} FROM nth), (SELECT ${keyAsText(ctx)} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1)) AS last, ` +
-    `(SELECT format('(%s,0)', least(a, b)) FROM pages) AS from_tid, (SELECT format('(%s,0)', greatest(a, b) + 1) FROM pages) AS to_tid`
+    `format('(%s,0)', least(a, b)) AS from_tid, format('(%s,0)', greatest(a, b) + 1) AS to_tid FROM pages`
   );
 }
 

@@ -20,7 +20,7 @@ function bound(keys: string, range: string, limit: string, lastKeys: string, las
     `coalesce((SELECT ${page} FROM ${T} WHERE (${keys}) = (SELECT ${keys} FROM nth)), (SELECT ${page} FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS b) ` +
     `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${T} WHERE ${range})::int END AS scanned, ` +
     `coalesce((SELECT json_build_array(${lastKeys}) FROM nth), (SELECT json_build_array(${lastKeys}) FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS last, ` +
-    `(SELECT format('(%s,0)', least(a, b)) FROM pages) AS from_tid, (SELECT format('(%s,0)', greatest(a, b) + 1) FROM pages) AS to_tid`
+    `format('(%s,0)', least(a, b)) AS from_tid, format('(%s,0)', greatest(a, b) + 1) AS to_tid FROM pages`
   );
 }
 
