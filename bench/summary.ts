@@ -114,9 +114,11 @@ export function summarize(results: Measurement[], pgbench: PgbenchResult | null,
   const win = (id: string) => pgbench?.windows.find((w) => w.id === id);
   const baseline = win("baseline");
   const perRound = Array.from({ length: rounds }, (_, i) => roundValues(results, pgbench, i + 1));
-  const mid = (f: (r: RoundValues) => number | null) => median(perRound.map(f).filter((v): v is number => v !== null));
+  /** The rounds that measured it. */
+  const measured = (f: (r: RoundValues) => number | null) => perRound.map(f).filter((v): v is number => v !== null);
+  const mid = (f: (r: RoundValues) => number | null) => median(measured(f));
   const worst = (f: (r: RoundValues) => number | null) => {
-    const vs = perRound.map(f).filter((v): v is number => v !== null);
+    const vs = measured(f);
     return vs.length ? Math.max(...vs) : null;
   };
   const json: SummaryJson = {
