@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { describeTableSchema } from "../support/catalog";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { collectOutput, createStack, repoRoot, scratchDir, type AutomationModule } from "../support/pulumi";
+import { collectOutput, createStack, isolateProgramChannels, repoRoot, scratchDir, type AutomationModule } from "../support/pulumi";
 
 const execFileAsync = promisify(execFile);
 
@@ -216,6 +216,8 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
         const pgshift = projectRequire("pgshift") as typeof import("../../index");
         const pulumi = projectRequire("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
         const automation = projectRequire("@pulumi/pulumi/automation") as AutomationModule;
+        // the project's own runtime (and grpc-js): the same channel isolation as the repo's copy
+        isolateProgramChannels(projectRequire("@pulumi/pulumi/runtime/settings"));
 
         const probe = path.join(root, "probe.cjs");
         fs.writeFileSync(probe, PROBE);

@@ -279,40 +279,37 @@ export async function createStack(opts: CreateStackOptions): Promise<Stack> {
         await stack.setAllConfig(opts.config as ConfigMap);
     }
     backendOf.set(stack, backendDir);
-    retryRigFlake(stack, `${opts.projectName}/${stackName}`);
     return stack;
 }
 
-/**
- * The message of a gRPC call from this process to the engine that found no connection. An
- * inline program's language server runs in this (mocha) process and counts every unhandled
- * rejection of the process during a run as that run's error (automation/server.js,
- * newUncaughtHandler). CI once saw an `up` fail after 1 s with only this message on the Stack
- * resource, before any pgshift resource was registered: a call that found the engine gone, not
- * pgshift (whose errors name a step). Under a real `pulumi up` each run is its own process.
- */
-export const RIG_FLAKE = "14 UNAVAILABLE: No connection established";
+/** The part of @pulumi/pulumi's runtime/settings module (internal, untyped) the rig changes. */
+interface PulumiRuntimeSettings {
+    grpcClientOptions: Record<string, unknown>;
+}
 
 /**
- * The stack's preview / up / refresh / destroy run once more, after one failure of only that
- * kind (the operations are idempotent, a failed run leaves no lock). The retry is logged, and a
- * second failure is the test's failure.
+ * Gives every gRPC channel an inline program opens to its engine (resource monitor, engine)
+ * subchannels of its own, instead of grpc-js's process-wide pool keyed by address.
+ *
+ * Why: every inline program of the suite runs in this one (mocha) process, and the runtime
+ * never closes the channels of a run served from its async-local store (settings.disconnectSync
+ * closes only the module-level ones). A call on such a channel after its engine has exited (a
+ * killed run, a log line after the end) leaves the pooled subchannel for 127.0.0.1:<port> in
+ * TRANSIENT_FAILURE with a backoff. When a later engine is given the same ephemeral port, its
+ * program's new channel picked that subchannel and failed at once with "14 UNAVAILABLE: No
+ * connection established. Last error: null". The runtime swallows gRPC errors of a run
+ * (automation/server.js), so a preview or up then either failed after 1 s with only that
+ * message or "succeeded" with nothing registered, planning to delete the whole stack (CI saw
+ * both). Under a real `pulumi up` each run is its own process and nothing is shared.
+ * test/e2e/rig.test.ts reproduces the failure with the pool and shows it gone without it.
  */
-function retryRigFlake(stack: Stack, name: string): void {
-    for (const op of ["preview", "up", "refresh", "destroy"] as const) {
-        const original = stack[op].bind(stack) as (...a: unknown[]) => Promise<unknown>;
-        const retried = async (...a: unknown[]) => {
-            try {
-                return await original(...a);
-            } catch (err) {
-                if (!String((err as Error)?.message ?? err).includes(RIG_FLAKE)) throw err;
-                console.log(`      [rig] ${op} of ${name} failed with "${RIG_FLAKE}" (the test rig's gRPC, not pgshift): once more`);
-                return await original(...a);
-            }
-        };
-        Object.assign(stack, { [op]: retried });
-    }
+export function isolateProgramChannels(settings: PulumiRuntimeSettings): void {
+    settings.grpcClientOptions["grpc.use_local_subchannel_pool"] = 1;
 }
+
+/** The repo's copy of @pulumi/pulumi's runtime settings (a tarball project has its own). */
+export const repoRuntimeSettings: PulumiRuntimeSettings = require("@pulumi/pulumi/runtime/settings");
+isolateProgramChannels(repoRuntimeSettings);
 
 /** The file-backend directory a stack from createStack uses (to share it with another stack). */
 export function stackBackendDir(stack: Stack): string {
