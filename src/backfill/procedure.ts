@@ -45,7 +45,7 @@ export function backfillProcedureSql(ctx: PlanContext, stateSchema: string, boun
     `          ${statement(false)}\n` +
     `        END IF;`;
   // keyset: the batch's end first (its last key, r.last), which every pass of the batch updates up to
-  const bound = byLastKey((fromStart) => `EXECUTE ${literal(batchBoundSql(ctx, fromStart))} INTO r USING ${upper}, size${fromStart ? "" : `, ${last}`};`) + `\n        scanned := r.scanned;`;
+  const bound = byLastKey((fromStart) => `EXECUTE ${literal(batchBoundSql(ctx, fromStart, passes > 1))} INTO r USING ${upper}, size${fromStart ? "" : `, ${last}`};`) + `\n        scanned := r.scanned;`;
   const keysetUpdate = (pass: boolean) =>
     byLastKey((fromStart) => `EXECUTE ${literal(batchUpdateSql(ctx, fromStart, pass ? passes : undefined))} INTO n USING ${lastOfBatch}${fromStart ? "" : `, ${last}`}${pass ? ", r.from_tid, r.to_tid, pass" : ""};`);
   // physical: the first pass's count is the batch's (physicalPassSql)

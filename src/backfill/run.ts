@@ -116,7 +116,7 @@ function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan
   const variant = part.lastKey ? "next" : "first";
   return {
     run: async (db, commit) => {
-      const bound = (await db.query<{ scanned: number; last: string[] | null; from_tid: string; to_tid: string }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
+      const bound = (await db.query<{ scanned: number; last: string[] | null; from_tid?: string; to_tid?: string }>(sql.bound[variant], [...(part.upperKey as string[]), size, ...lower])).rows[0];
       const { scanned, last } = bound;
       if (!last) return { scanned, updated: 0, last };
       const passed = await runPasses(db, sql.pass[variant], [...last, ...lower, bound.from_tid, bound.to_tid], sql.passes, commit);
@@ -228,7 +228,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const total = await estimateRows(db, t.qualifiedName);
   const passes = passesOf(b, checkpoint);
   const sql: BatchSql = {
-    bound: { first: batchBoundSql(ctx, true), next: batchBoundSql(ctx, false) },
+    bound: { first: batchBoundSql(ctx, true, passes > 1), next: batchBoundSql(ctx, false, passes > 1) },
     update: { first: batchUpdateSql(ctx, true), next: batchUpdateSql(ctx, false) },
     pass: { first: batchUpdateSql(ctx, true, passes), next: batchUpdateSql(ctx, false, passes) },
     physical: physicalBatchSql(ctx),

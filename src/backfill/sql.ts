@@ -6,19 +6,20 @@ import { ident, literal, qualified } from "../sql/quote";
  * A keyset batch is two statements in one transaction. The first finds the batch's end: the
  * `limit`-th key after the checkpoint in keyset order (any key type, composite included), from
  * the key's index, read past with OFFSET rather than collected; only the last batch, which has
- * fewer, counts its rows and takes their largest key. It returns how many keys the batch has and
- * the last of them, as text. (Measured, 1M rows, 435 batches: 0.4 s for every bound, where
- * collecting each batch's keys in a CTE to count and sort them took 1.0 s.)
+ * fewer, counts its rows and takes their largest key (`tail`, read only then). It returns how
+ * many keys the batch has and the last of them, as text. (Measured, 1M rows, 435 batches: 0.4 s
+ * for every bound, where collecting each batch's keys in a CTE to count and sort them took 1.0 s.)
  *
- * It also returns the pages the batch's rows start and end on, as the tids `(first,0)` and
- * `(last + 1,0)` (from_tid, to_tid; the page of the range's first row and of the batch's last
- * key, one index probe each): where the key follows the pages, the passes before the last read
- * those pages and not the key's index (batchUpdateSql).
+ * `withPages` (a backfill that makes passes, passesOf): it also returns the pages the batch's
+ * rows start and end on, as the tids `(first,0)` and `(last + 1,0)` (from_tid, to_tid; the page
+ * of the range's first row and of the batch's last key, one index probe each): where the key
+ * follows the pages, the passes before the last read those pages and not the key's index
+ * (batchUpdateSql). A one-pass backfill has no use for them and makes neither probe.
  *
  * Parameters: $1..$n the upper bound key, $n+1 the limit, $n+2..$2n+1 the lower bound key
  * (only in the `fromStart = false` variant).
  */
-export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
+export function batchBoundSql(ctx: PlanContext, fromStart: boolean, withPages: boolean): string {
   const t = ctx.facts.table.qualifiedName;
   const keys = ctx.facts.table.keyColumns;
   const n = keys.length;
@@ -26,16 +27,20 @@ export function batchBoundSql(ctx: PlanContext, fromStart: boolean): string {
   const range = keyRange(ctx, "", 1, fromStart ? null : n + 2);
   const limit = `$${n + 1}`;
   const page = `(ctid::text::point)[0]::bigint`;
+  const nth = `nth AS (SELECT ${list} FROM ${t} WHERE ${range} ORDER BY ${list} OFFSET ${limit} - 1 LIMIT 1)`;
+  // the range's last row, for the last batch: its key and (withPages) its page from one read
+  const tail = `tail AS (SELECT ${keyAsText(ctx)} AS last${withPages ? `, ${page} AS page` : ""} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1)`;
+  const counted =
+    `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${t} WHERE ${range})::int END AS scanned, ` +
+    `coalesce((SELECT ${keyAsText(ctx)} FROM nth), (SELECT last FROM tail)) AS last`;
+  if (!withPages) return `WITH ${nth}, ${tail} ${counted}`;
   const firstPage = `(SELECT ${page} FROM ${t} WHERE ${range} ORDER BY ${list} LIMIT 1)`;
   // the nth key's row by its key (the OFFSET walk stays on the index alone), else the range's last
-  const lastPage = `coalesce((SELECT ${page} FROM ${t} WHERE (${list}) = (SELECT ${list} FROM nth)), (SELECT ${page} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1))`;
+  const lastPage = `coalesce((SELECT ${page} FROM ${t} WHERE (${list}) = (SELECT ${list} FROM nth)), (SELECT page FROM tail))`;
   // pages is one row (a SELECT of scalar subqueries), so the batch's one row is read from it
   return (
-    `WITH nth AS (SELECT ${list} FROM ${t} WHERE ${range} ORDER BY ${list} OFFSET ${limit} - 1 LIMIT 1), ` +
-    `pages AS (SELECT ${firstPage} AS a, ${lastPage} AS b) ` +
-    `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${t} WHERE ${range})::int END AS scanned, ` +
-    `coalesce((SELECT ${keyAsText(ctx)} FROM nth), (SELECT ${keyAsText(ctx)} FROM ${t} WHERE ${range} ORDER BY ${keysDescending(ctx)} LIMIT 1)) AS last, ` +
-    `format('(%s,0)', least(a, b)) AS from_tid, format('(%s,0)', greatest(a, b) + 1) AS to_tid FROM pages`
+    `WITH ${nth}, ${tail}, pages AS (SELECT ${firstPage} AS a, ${lastPage} AS b) ` +
+    `${counted}, format('(%s,0)', least(a, b)) AS from_tid, format('(%s,0)', greatest(a, b) + 1) AS to_tid FROM pages`
   );
 }
 
@@ -244,6 +249,6 @@ export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical
   const split = ctx.spec.backfill.workers > 1 ? [sampleKeysSql(ctx, true)] : [];
   // in keyset order the passes are made only where the key follows the pages (passesOf): the preview says so once, in the statement
   const passNote = `/* passes 1 to ${passes - 1} of each batch, where the key's order on disk follows the key (pg_stats.correlation of its first column at least ${CLUSTERED_CORRELATION}; otherwise one pass) */ `;
-  const batch = (fromStart: boolean) => [batchBoundSql(ctx, fromStart), ...(passes > 1 ? [(fromStart ? passNote : "") + batchUpdateSql(ctx, fromStart, passes)] : []), batchUpdateSql(ctx, fromStart)];
+  const batch = (fromStart: boolean) => [batchBoundSql(ctx, fromStart, passes > 1), ...(passes > 1 ? [(fromStart ? passNote : "") + batchUpdateSql(ctx, fromStart, passes)] : []), batchUpdateSql(ctx, fromStart)];
   return [upperKeySql(ctx), ...split, ...batchSessionSql(ctx), ...batch(true), ...batch(false), ...vacuum];
 }

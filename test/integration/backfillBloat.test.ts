@@ -105,7 +105,7 @@ describe("backfill bloat: VACUUM every backfill.vacuumEveryRows rows", function 
     /** The plan of pass 1 of the batch of `size` keys after `lower`, with the page bounds its bound statement found. */
     const passPlan = (lower: number, size: number) =>
       withClient(db.url, async (c) => {
-        const b = (await c.query<{ last: string[]; from_tid: string; to_tid: string }>(batchBoundSql(ctx, false), [String(ROWS), size, String(lower)])).rows[0];
+        const b = (await c.query<{ last: string[]; from_tid: string; to_tid: string }>(batchBoundSql(ctx, false, true), [String(ROWS), size, String(lower)])).rows[0];
         // the plan for these values, as the runner's unnamed statement gets it (a prepared statement's first plans are custom ones)
         await c.query(`PREPARE pass_plan AS ${batchUpdateSql(ctx, false, 8)}`);
         const params = [...b.last, String(lower), b.from_tid, b.to_tid, "1"].map((p) => `'${p}'`).join(", ");

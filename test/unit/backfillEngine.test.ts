@@ -53,7 +53,7 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
     assert.ok(sql.startsWith(`CREATE OR REPLACE PROCEDURE "public"."pgshift_contentcuration_file_file_size_7770b426_bfill"() LANGUAGE plpgsql AS $pgshift$`));
     const quoted = (s: string) => `'${s.replace(/'/g, "''")}'`;
     for (const fromStart of [true, false]) {
-      assert.ok(sql.includes(`EXECUTE ${quoted(batchBoundSql(ctx, fromStart))} INTO r`), `batchBoundSql(${fromStart}) inside`);
+      assert.ok(sql.includes(`EXECUTE ${quoted(batchBoundSql(ctx, fromStart, true))} INTO r`), `batchBoundSql(${fromStart}) inside`);
       assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"};`), `batchUpdateSql(${fromStart}) inside`);
       // the passes before the last (backfill.passes, default 8): 1 to 7, each committed, then the state row taken again
       assert.ok(sql.includes(`EXECUTE ${quoted(batchUpdateSql(ctx, fromStart, 8))} INTO n USING r.last->>0${fromStart ? "" : ", cp->'lastKey'->>0"}, r.from_tid, r.to_tid, pass;`), `the pass of batchUpdateSql(${fromStart}) inside`);
@@ -62,6 +62,7 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
     assert.match(sql, /SELECT backfill INTO cp_now FROM "public"\."pgshift_migrations" WHERE id = 'public\.contentcuration_file\.file_size' FOR UPDATE;/);
     const onePass = backfillProcedureSql(fileContext({}, { backfill: { runner: "database" } }), "public", { min: 100, max: 50_000 }, false, 1);
     assert.ok(!onePass.includes("cp_now FROM"), "one pass: the state row stays locked from the batch's start to its commit");
+    assert.ok(onePass.includes(`EXECUTE ${quoted(batchBoundSql(ctx, true, false))} INTO r`), "one pass: the bound without the page probes");
     assert.match(sql, /cp->>'runner' IS DISTINCT FROM 'database' THEN\n\s+COMMIT;\n\s+RETURN;/);
     assert.match(sql, /UPDATE "public"\."pgshift_migrations" SET backfill = cp, updated_at = now\(\) WHERE id = 'public\.contentcuration_file\.file_size';\n\s+COMMIT;/);
     assert.match(sql, /EXCEPTION WHEN lock_not_available THEN/);

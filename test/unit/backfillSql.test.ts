@@ -9,18 +9,22 @@ const SHADOW = '"file_size__pgshift_new"';
 
 /**
  * The first statement of a keyset batch: the limit-th key past the lower bound, or (last batch)
- * the count and the largest key; and the tids of the pages the range's first row and the
- * batch's last key are on (the passes' page bounds).
+ * the count and the largest key (`tail`); with `withPages`, also the tids of the pages the
+ * range's first row and the batch's last key are on (the passes' page bounds), the last
+ * batch's from the same tail row.
  */
-function bound(keys: string, range: string, limit: string, lastKeys: string, lastOrder: string): string {
+function bound(keys: string, range: string, limit: string, lastKeys: string, lastOrder: string, withPages = true): string {
   const page = "(ctid::text::point)[0]::bigint";
-  return (
-    `WITH nth AS (SELECT ${keys} FROM ${T} WHERE ${range} ORDER BY ${keys} OFFSET ${limit} - 1 LIMIT 1), ` +
-    `pages AS (SELECT (SELECT ${page} FROM ${T} WHERE ${range} ORDER BY ${keys} LIMIT 1) AS a, ` +
-    `coalesce((SELECT ${page} FROM ${T} WHERE (${keys}) = (SELECT ${keys} FROM nth)), (SELECT ${page} FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS b) ` +
+  const nth = `WITH nth AS (SELECT ${keys} FROM ${T} WHERE ${range} ORDER BY ${keys} OFFSET ${limit} - 1 LIMIT 1), `;
+  const tail = `tail AS (SELECT json_build_array(${lastKeys}) AS last${withPages ? `, ${page} AS page` : ""} FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)`;
+  const counted =
     `SELECT CASE WHEN EXISTS (SELECT FROM nth) THEN ${limit}::int ELSE (SELECT count(*) FROM ${T} WHERE ${range})::int END AS scanned, ` +
-    `coalesce((SELECT json_build_array(${lastKeys}) FROM nth), (SELECT json_build_array(${lastKeys}) FROM ${T} WHERE ${range} ORDER BY ${lastOrder} LIMIT 1)) AS last, ` +
-    `format('(%s,0)', least(a, b)) AS from_tid, format('(%s,0)', greatest(a, b) + 1) AS to_tid FROM pages`
+    `coalesce((SELECT json_build_array(${lastKeys}) FROM nth), (SELECT last FROM tail)) AS last`;
+  if (!withPages) return `${nth}${tail} ${counted}`;
+  return (
+    `${nth}${tail}, pages AS (SELECT (SELECT ${page} FROM ${T} WHERE ${range} ORDER BY ${keys} LIMIT 1) AS a, ` +
+    `coalesce((SELECT ${page} FROM ${T} WHERE (${keys}) = (SELECT ${keys} FROM nth)), (SELECT page FROM tail)) AS b) ` +
+    `${counted}, format('(%s,0)', least(a, b)) AS from_tid, format('(%s,0)', greatest(a, b) + 1) AS to_tid FROM pages`
   );
 }
 
@@ -34,12 +38,15 @@ describe("backfill SQL", () => {
     const ctx = fileContext();
 
     it("first batch: the bound takes $1 upper bound, $2 limit; the UPDATE $1 the batch's last key; no lower bound", () => {
-      assert.equal(batchBoundSql(ctx, true), bound('"id"', '("id") <= ($1::integer)', "$2", '"id"::text', '"id" DESC'));
+      assert.equal(batchBoundSql(ctx, true, true), bound('"id"', '("id") <= ($1::integer)', "$2", '"id"::text', '"id" DESC'));
+      // a one-pass backfill asks for no page bounds: no probe for them
+      assert.equal(batchBoundSql(ctx, true, false), bound('"id"', '("id") <= ($1::integer)', "$2", '"id"::text', '"id" DESC', false));
       assert.equal(batchUpdateSql(ctx, true), update('(t."id") <= ($1::integer)'));
     });
 
     it("next batches: the checkpoint is the exclusive lower bound ($3 for the bound, $2 for the UPDATE)", () => {
-      assert.equal(batchBoundSql(ctx, false), bound('"id"', '("id") > ($3::integer) AND ("id") <= ($1::integer)', "$2", '"id"::text', '"id" DESC'));
+      assert.equal(batchBoundSql(ctx, false, true), bound('"id"', '("id") > ($3::integer) AND ("id") <= ($1::integer)', "$2", '"id"::text', '"id" DESC'));
+      assert.equal(batchBoundSql(ctx, false, false), bound('"id"', '("id") > ($3::integer) AND ("id") <= ($1::integer)', "$2", '"id"::text', '"id" DESC', false));
       assert.equal(batchUpdateSql(ctx, false), update('(t."id") > ($2::integer) AND (t."id") <= ($1::integer)'));
     });
   });
@@ -53,13 +60,13 @@ describe("backfill SQL", () => {
     });
 
     it("first batch: row comparison with $1, $2 upper bound, $3 limit", () => {
-      assert.equal(batchBoundSql(ctx, true), bound('"a", "b"', '("a", "b") <= ($1::integer, $2::text)', "$3", '"a"::text, "b"::text', '"a" DESC, "b" DESC'));
+      assert.equal(batchBoundSql(ctx, true, true), bound('"a", "b"', '("a", "b") <= ($1::integer, $2::text)', "$3", '"a"::text, "b"::text', '"a" DESC, "b" DESC'));
       assert.equal(batchUpdateSql(ctx, true), update('(t."a", t."b") <= ($1::integer, $2::text)'));
     });
 
     it("next batches: row comparison with the lower bound after the limit ($4, $5) or after the last key ($3, $4)", () => {
       assert.equal(
-        batchBoundSql(ctx, false),
+        batchBoundSql(ctx, false, true),
         bound('"a", "b"', '("a", "b") > ($4::integer, $5::text) AND ("a", "b") <= ($1::integer, $2::text)', "$3", '"a"::text, "b"::text', '"a" DESC, "b" DESC'),
       );
       assert.equal(batchUpdateSql(ctx, false), update('(t."a", t."b") > ($3::integer, $4::text) AND (t."a", t."b") <= ($1::integer, $2::text)'));
@@ -68,7 +75,7 @@ describe("backfill SQL", () => {
 
   it("casts parameters to the key's full type (varchar with length, uuid)", () => {
     const ctx = fileContext({ keyColumns: [{ name: "Code", type: "character varying(32)" }, { name: "uid", type: "uuid" }] });
-    assert.match(batchBoundSql(ctx, false), /WHERE \("Code", "uid"\) > \(\$4::character varying\(32\), \$5::uuid\) AND \("Code", "uid"\) <= \(\$1::character varying\(32\), \$2::uuid\) /);
+    assert.match(batchBoundSql(ctx, false, true), /WHERE \("Code", "uid"\) > \(\$4::character varying\(32\), \$5::uuid\) AND \("Code", "uid"\) <= \(\$1::character varying\(32\), \$2::uuid\) /);
   });
 
   it("the UPDATE sets only the shadow column, so the column-specific mirror trigger never fires for it", () => {
@@ -88,7 +95,7 @@ describe("backfill SQL", () => {
     const note = "/* passes 1 to 7 of each batch, where the key's order on disk follows the key (pg_stats.correlation of its first column at least 0.9; otherwise one pass) */ ";
     const batches = [
       "SET LOCAL synchronous_commit = off",
-      ...[true, false].flatMap((fromStart) => [batchBoundSql(ctx, fromStart), (fromStart ? note : "") + batchUpdateSql(ctx, fromStart, 8), batchUpdateSql(ctx, fromStart)]),
+      ...[true, false].flatMap((fromStart) => [batchBoundSql(ctx, fromStart, true), (fromStart ? note : "") + batchUpdateSql(ctx, fromStart, 8), batchUpdateSql(ctx, fromStart)]),
     ];
     // preview shows the VACUUM between ranges too (vacuumEveryRows, default 1,000,000)
     const vacuum = `VACUUM ${T}`;
@@ -100,7 +107,7 @@ describe("backfill SQL", () => {
     const noVacuum = fileContext({}, { backfill: { workers: 1, vacuumEveryRows: 0 } });
     assert.deepEqual(backfillStatements(noVacuum), [upperKeySql(noVacuum), ...batches]);
     const onePass = fileContext({}, { backfill: { workers: 1, vacuumEveryRows: 0, passes: 1 } });
-    assert.deepEqual(backfillStatements(onePass), [upperKeySql(onePass), "SET LOCAL synchronous_commit = off", batchBoundSql(onePass, true), batchUpdateSql(onePass, true), batchBoundSql(onePass, false), batchUpdateSql(onePass, false)]);
+    assert.deepEqual(backfillStatements(onePass), [upperKeySql(onePass), "SET LOCAL synchronous_commit = off", batchBoundSql(onePass, true, false), batchUpdateSql(onePass, true), batchBoundSql(onePass, false, false), batchUpdateSql(onePass, false)]);
   });
 
   it("a pass before a batch's last updates the rows of the range on the batch's pages whose line pointer number is the pass modulo passes", () => {
