@@ -2,6 +2,7 @@ import type { ClientBase } from "pg";
 import { LockTimeoutError, SqlState, sqlState } from "../errors";
 import type { Step, SwapPlan } from "../plan/step";
 import type { LockPolicy } from "../spec";
+import { watched, type StepWatch } from "./watch";
 
 /**
  * Runs plan steps so that no statement waits in the lock queue long enough to stall the
@@ -15,6 +16,8 @@ export interface ExecutorOptions {
   /** Table the steps lock; used to name blocking sessions in the final error. */
   table?: string;
   log?: (line: string) => void;
+  /** Reports on an "alone" step while it runs (watch.ts), through `log`. */
+  watch?: StepWatch;
   /** Injected in tests. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -60,7 +63,7 @@ async function blockingSessions(db: ClientBase, table: string | undefined): Prom
   }
 }
 
-async function attempt(db: ClientBase, step: Step, timeoutMs: number): Promise<void> {
+async function attempt(db: ClientBase, step: Step, timeoutMs: number, opts: ExecutorOptions): Promise<void> {
   if (step.mode === "transaction") {
     await db.query("BEGIN");
     try {
@@ -76,10 +79,13 @@ async function attempt(db: ClientBase, step: Step, timeoutMs: number): Promise<v
   // "alone" steps (CREATE/DROP INDEX CONCURRENTLY, VALIDATE CONSTRAINT, ANALYZE) take only
   // SHARE UPDATE EXCLUSIVE, which no INSERT/UPDATE/DELETE/SELECT waits behind, and then wait
   // for older transactions to end. A lock_timeout would only make them fail whenever any
-  // long transaction runs; so they wait as long as they need (timeoutMs is not used).
+  // long transaction runs; so they wait as long as they need (timeoutMs is not used), and say
+  // how far they are and what they wait for while they do (opts.watch).
   await db.query(`SET lock_timeout = 0`);
   try {
-    for (const sql of step.sql) await db.query(sql);
+    await watched(db, step.description, opts.watch, opts.log, async () => {
+      for (const sql of step.sql) await db.query(sql);
+    });
   } finally {
     await db.query("RESET lock_timeout").catch(() => undefined);
   }
@@ -122,7 +128,7 @@ export async function withLockRetry<T>(
 }
 
 export async function runStep(db: ClientBase, step: Step, opts: ExecutorOptions, stats?: ExecutionStats): Promise<void> {
-  await withLockRetry(db, step.description, opts, (ms) => attempt(db, step, ms), stats, step.onRetry);
+  await withLockRetry(db, step.description, opts, (ms) => attempt(db, step, ms, opts), stats, step.onRetry);
   if (stats) stats.statements += step.sql.length;
 }
 

@@ -1,8 +1,9 @@
 import type { Client } from "pg";
-import { withConnection } from "../db/connection";
+import { connect, withConnection } from "../db/connection";
 import { withMigrationLock } from "../db/advisoryLock";
 import { runSteps, type ExecutionStats, type ExecutorOptions } from "../db/executor";
 import { readLiveState } from "../db/live";
+import { WATCH_EVERY_MS } from "../db/watch";
 import { checkOwner, readMigration, type MigrationRow } from "../db/state";
 import { PgShiftError } from "../errors";
 import { functionNames, type MigrationNames } from "../names";
@@ -49,7 +50,12 @@ export async function withSession<T>(inputs: ChildInputs, log: Log, fn: (s: Sess
         stateSchema,
         names,
         row,
-        exec: { lock: inputs.spec.lock, table: qualified(schema, table), log },
+        exec: {
+          lock: inputs.spec.lock,
+          table: qualified(schema, table),
+          log,
+          watch: { connect: () => connect(inputs.connection, `pgshift ${inputs.kind} watch`), everyMs: WATCH_EVERY_MS },
+        },
         log,
       });
     });

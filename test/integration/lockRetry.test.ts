@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Client } from "pg";
 import { runStep, runSteps, type ExecutionStats, type ExecutorOptions } from "../../src/db/executor";
+import type { StepWatch } from "../../src/db/watch";
 import { LockTimeoutError } from "../../src/errors";
 import { alone, transaction } from "../../src/plan/step";
 import { describeTableSchema } from "../support/catalog";
@@ -18,6 +19,22 @@ const ROWS = 2_000;
 function executorOptions(lockTimeoutMs: number, lockRetries: number, maxLockTimeoutMs: number, log?: string[]): ExecutorOptions {
   return { lock: { lockTimeoutMs, lockRetries, maxLockTimeoutMs }, table: "public.orders", ...(log ? { log: (l: string) => log.push(l) } : {}) };
 }
+
+/** Reports of an alone step every 100 ms (the provider's: every 30 s), from sessions named test-watch. */
+function watchOf(url: string): StepWatch {
+  return {
+    connect: async () => {
+      const c = new Client({ connectionString: url, application_name: "test-watch" });
+      await c.connect();
+      return c;
+    },
+    everyMs: 100,
+  };
+}
+
+/** The watcher's sessions still open. */
+const watchSessions = (url: string) =>
+  withClient(url, async (c) => Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'test-watch'`)).rows[0].n));
 
 describe("lock_timeout and retries (src/db/executor.ts)", function () {
   let db: TestDatabase;
@@ -159,7 +176,8 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
       withClient(db.url, async (c) => (await c.query(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass('public.orders_amount_idx')`)).rows);
     const stats: ExecutionStats = { statements: 0, lockRetries: 0 };
     let settled: "pending" | "resolved" | Error = "pending";
-    const running = runStep(builder, step, executorOptions(20, 3, 1000), stats).then(
+    const log: string[] = [];
+    const running = runStep(builder, step, { ...executorOptions(20, 3, 1000, log), watch: watchOf(db.url) }, stats).then(
       () => (settled = "resolved"),
       (err: Error) => (settled = err),
     );
@@ -177,11 +195,22 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
       assert.equal(stats.lockRetries, 0);
       assert.deepEqual(await indexState(), [{ valid: false }], "in progress");
       assert.ok(writer.stats.inserts + writer.stats.updates > opsBefore + 10, "the application kept writing meanwhile");
+      // while it waits it says so, naming the session to end and what it runs
+      await waitFor("a report naming the old snapshot's session", async () => log.some((l) => l.includes(`pid ${holder.pid}`)));
+      const report = log.find((l) => l.includes(`pid ${holder.pid}`))!;
+      assert.match(
+        report,
+        new RegExp(`^pgshift: build index orders_amount_idx: running \\d+s; index waiting for old snapshots(, \\d+ of \\d+ sessions ended)?; waiting for pid ${holder.pid} \\(idle in transaction, transaction open 00:00:\\d\\d: "SELECT count\\(\\*\\) FROM \\\\"Orders\\\\""\\) to end$`),
+      );
     } finally {
       await holder.release();
       await running;
       await writer.stop();
     }
+    assert.equal(await watchSessions(db.url), 0, "the watcher's session is closed with the step");
+    const reports = log.length;
+    await sleep(300);
+    assert.equal(log.length, reports, "no report after the step ended");
     assert.equal(settled, "resolved", String(settled));
     assert.deepEqual(await indexState(), [{ valid: true }]);
     const { rows } = await builder.query(`SELECT current_setting('lock_timeout') AS t`);
@@ -191,6 +220,25 @@ describe("lock_timeout and retries (src/db/executor.ts)", function () {
     assert.ok(writer.stats.maxLatencyMs < 1000, `the writer was blocked for ${writer.stats.maxLatencyMs} ms`);
     await withClient(db.url, (c) => c.query(`DROP INDEX orders_amount_idx`));
     assert.equal(await describeTableSchema(db.url, "public.orders"), schemaBefore);
+  });
+
+  it("an alone DROP INDEX CONCURRENTLY waits for a transaction on the table and reports whom it waits for until it ends", async () => {
+    await withClient(db.url, (c) => c.query(`CREATE INDEX orders_amount_drop_idx ON orders (amount)`));
+    const holder = await holdInTransaction(db.url, "SELECT count(*) FROM orders");
+    const log: string[] = [];
+    const dropping = withClient(db.url, (c) =>
+      runStep(c, alone("drop index orders_amount_drop_idx", "DROP INDEX CONCURRENTLY IF EXISTS public.orders_amount_drop_idx"), { ...executorOptions(20, 3, 1000, log), watch: watchOf(db.url) }),
+    );
+    try {
+      await waitFor("two reports naming the holder", async () => log.filter((l) => l.includes(`waiting for pid ${holder.pid} (idle in transaction`)).length >= 2);
+    } finally {
+      await holder.release();
+    }
+    await dropping;
+    assert.match(log[0], /^pgshift: drop index orders_amount_drop_idx: running \d+s; waiting for pid \d+ \(idle in transaction, transaction open 00:00:\d\d: "SELECT count\(\*\) FROM orders"\) to end$/);
+    const { rows } = await withClient(db.url, (c) => c.query(`SELECT to_regclass('public.orders_amount_drop_idx') AS idx`));
+    assert.equal(rows[0].idx, null);
+    assert.equal(await watchSessions(db.url), 0);
   });
 
   it("through the provider: ShadowColumn's ADD COLUMN under a held lock fails with the blocking pid and adds nothing", async () => {
