@@ -129,7 +129,7 @@ function pgbenchMarkdown(p: PgbenchResult | null): string[] {
     "",
     "WAL is what the whole server wrote during the phase and checkpoints the ones that finished in it (sampled every 200 ms): pgbench's commits wait for the disk, so its latency follows the writes more than the CPU.",
     "",
-    "Two baselines: pgbench alone (the first phase, what `pgbench_p99_ratio` divides by) and the application writer alone on a fresh table with no migration, measured right before pgshift's backfill (`pgbenchP99OverApplicationAlone` divides by it). Every operation runs beside the writer, whose commits wait for the same disk, so the second tells the migration's share of the latency from the writer's.",
+    "Two baselines in every round: pgbench alone at the round's start (what the round's `pgbench_p99_ratio` divides by; the first after a CHECKPOINT that follows pgbench's initialization) and the application writer alone on a fresh table with no migration, measured right before pgshift's backfill (`pgbenchP99OverApplicationAlone` divides by it). Every operation runs beside the writer, whose commits wait for the same disk, so the second tells the migration's share of the latency from the writer's.",
     "",
     "| phase | duration | tps | p50 | p99 | max | failed | WAL | checkpoints |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -82,7 +82,7 @@ function roundValues(results: Measurement[], pgbench: PgbenchResult | null, roun
   const update = by(roundId("update", round));
   const expand = by(`${pgshift}-expand`);
   const pgrollStart = by(`${roundId("pgroll", round)}-start`);
-  const baseline = win("baseline");
+  const baseline = win(roundId("baseline", round));
   const during = win(`${pgshift}-backfill`);
   return {
     round,
