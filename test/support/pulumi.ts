@@ -225,8 +225,18 @@ export interface AutomationModule {
 const backendOf = new WeakMap<Stack, string>();
 
 /**
+ * No `.attrs` sidecar files in the file backend. gocloud's fileblob (Pulumi's file:// backend)
+ * writes each blob's sidecar with os.Create and then the JSON, not atomically like the blob
+ * itself (a temp file renamed). A crash trial's SIGKILL of the CLI between the two left an empty
+ * `<stack>.json.attrs`, and every later `pulumi stack select` failed with "failed to load
+ * checkpoint: EOF" (the existence check reads the sidecar): CI saw it once. The state itself was
+ * whole; Pulumi needs nothing from the sidecar.
+ */
+const BACKEND_QUERY = "?metadata=skip";
+
+/**
  * An inline-program stack on a local file backend with the test environment:
- * PULUMI_BACKEND_URL=file://<backendDir>, PULUMI_CONFIG_PASSPHRASE, no update check, no
+ * PULUMI_BACKEND_URL=file://<backendDir>?metadata=skip (BACKEND_QUERY), PULUMI_CONFIG_PASSPHRASE, no update check, no
  * automatic plugin downloads, PULUMI_HOME under .work/, and the nodejs dynamic-provider
  * plugin and the CLI on PATH.
  */
@@ -252,7 +262,7 @@ export async function createStack(opts: CreateStackOptions): Promise<Stack> {
     const cliBinDir = path.dirname(pulumiCmd.command);
     if (path.isAbsolute(pulumiCmd.command)) ensureBundledNodejsPlugin(cliBinDir);
     const envVars: Record<string, string> = {
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_BACKEND_URL: `file://${backendDir}${BACKEND_QUERY}`,
         PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
