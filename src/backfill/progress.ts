@@ -11,7 +11,7 @@ export interface ProgressSnapshot {
   batchSize: number;
 }
 
-function formatCount(n: number): string {
+export function formatCount(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
@@ -35,7 +35,7 @@ export function progressLine(p: ProgressSnapshot): string {
 }
 
 /** Percent of `total` that `scanned` is, as shown: one decimal, at most 100. */
-function percent(scanned: number, total: number): string {
+export function percent(scanned: number, total: number): string {
   const t = Math.max(total, scanned);
   return (t > 0 ? Math.min(100, (100 * scanned) / t) : 100).toFixed(1);
 }

@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { formatDuration } from "../backfill/progress";
+import { formatCount, formatDuration, percent } from "../backfill/progress";
 
 /**
  * Progress of a long "alone" step (CREATE or DROP INDEX CONCURRENTLY, VALIDATE CONSTRAINT),
@@ -49,10 +49,11 @@ export const STATEMENT_PROGRESS_SQL =
   `FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids($1))) AS blockers ` +
   `FROM (SELECT $1::int AS pid) s LEFT JOIN pg_stat_progress_create_index p ON p.pid = s.pid`;
 
-function share(done: number | null, total: number | null, unit: string, percent = true): string | null {
+/** `1,234 of 5,678 blocks (21.7%)`, as the backfill's progress writes counts; null where the phase has no total. */
+function share(done: number | null, total: number | null, unit: string, withPercent = true): string | null {
   if (done === null || total === null || total <= 0) return null;
-  const of = `${Math.round(done).toLocaleString("en-US")} of ${Math.round(total).toLocaleString("en-US")} ${unit}`;
-  return percent ? `${of} (${Math.min(100, (100 * done) / total).toFixed(1)}%)` : of;
+  const of = `${formatCount(done)} of ${formatCount(total)} ${unit}`;
+  return withPercent ? `${of} (${percent(done, total)}%)` : of;
 }
 
 /**
