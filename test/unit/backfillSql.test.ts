@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backfillStatements, batchBoundSql, batchUpdateSql, physicalPassSql, sampleKeysSql, upperKeySql, vacuumSql } from "../../src/backfill/sql";
+import { backfillStatements, batchBoundSql, batchUpdateSql, physicalPassSql, sampleKeysSql, shareOf, upperKeySql, vacuumSql } from "../../src/backfill/sql";
 import { mismatchCountSql } from "../../src/sql/verify";
 import { fileContext } from "./support/fixtures";
 
@@ -110,17 +110,26 @@ describe("backfill SQL", () => {
     assert.deepEqual(backfillStatements(onePass), [upperKeySql(onePass), "SET LOCAL synchronous_commit = off", batchBoundSql(onePass, true, false), batchUpdateSql(onePass, true), batchBoundSql(onePass, false, false), batchUpdateSql(onePass, false)]);
   });
 
-  it("a pass before a batch's last updates the rows of the range on the batch's pages whose line pointer number is the pass modulo passes", () => {
+  it("a pass before a batch's last updates the rows of the range on the batch's pages whose integer key (else line pointer number) is the pass modulo passes", () => {
     const ctx = fileContext();
     const update = (where: string) =>
       `WITH updated AS (UPDATE ${T} AS t SET ${SHADOW} = "public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size") WHERE ${where} ` +
       `AND t.${SHADOW} IS DISTINCT FROM "public"."pgshift_contentcuration_file_file_size_7770b426_conv"(t."file_size") RETURNING 1) SELECT count(*)::int AS updated FROM updated`;
     // the page bounds follow the keys, the pass comes last
-    assert.equal(batchUpdateSql(ctx, true, 4), update('t.ctid >= $2::tid AND t.ctid < $3::tid AND (t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $4'));
-    assert.equal(batchUpdateSql(ctx, false, 4), update('t.ctid >= $3::tid AND t.ctid < $4::tid AND (t."id") > ($2::integer) AND (t."id") <= ($1::integer) AND (t.ctid::text::point)[1]::int % 4 = $5'));
+    assert.equal(batchUpdateSql(ctx, true, 4), update('t.ctid >= $2::tid AND t.ctid < $3::tid AND (t."id") <= ($1::integer) AND abs(t."id" % 4) = $4'));
+    assert.equal(batchUpdateSql(ctx, false, 4), update('t.ctid >= $3::tid AND t.ctid < $4::tid AND (t."id") > ($2::integer) AND (t."id") <= ($1::integer) AND abs(t."id" % 4) = $5'));
     const composite = fileContext({ keyColumns: [{ name: "a", type: "integer" }, { name: "b", type: "text" }] });
-    assert.ok(batchUpdateSql(composite, false, 4).includes('t.ctid >= $5::tid AND t.ctid < $6::tid AND (t."a", t."b") > ($3::integer, $4::text) AND (t."a", t."b") <= ($1::integer, $2::text) AND (t.ctid::text::point)[1]::int % 4 = $7'));
-    // physical: counted like the batch (the first pass's count is the batch's)
+    assert.ok(batchUpdateSql(composite, false, 4).includes('t.ctid >= $5::tid AND t.ctid < $6::tid AND (t."a", t."b") > ($3::integer, $4::text) AND (t."a", t."b") <= ($1::integer, $2::text) AND abs(t."a" % 4) = $7'));
+    // a key that is no integer: the line pointer's number, read through the ctid's text
+    for (const type of ["bigint", "smallint"]) assert.ok(batchUpdateSql(fileContext({ keyColumns: [{ name: "id", type }] }), true, 8).includes(`(t."id") <= ($1::${type}) AND abs(t."id" % 8) = $4`));
+    for (const type of ["text", "numeric", "timestamp with time zone"]) {
+      assert.ok(batchUpdateSql(fileContext({ keyColumns: [{ name: "k", type }] }), true, 8).includes(`(t."k") <= ($1::${type}) AND (t.ctid::text::point)[1]::int % 8 = $4`));
+    }
+    const textFirst = fileContext({ keyColumns: [{ name: "b", type: "text" }, { name: "a", type: "integer" }] });
+    assert.equal(shareOf(textFirst, false), "line pointer");
+    assert.equal(shareOf(ctx, false), "key");
+    // physical: by the line pointer whatever the key (a page holds keys in any order), counted like the batch (the first pass's count is the batch's)
+    assert.equal(shareOf(ctx, true), "line pointer");
     const pages = "t.ctid >= $1::tid AND t.ctid < $2::tid";
     assert.equal(
       physicalPassSql(ctx, 4),
