@@ -70,7 +70,7 @@ export function batchUpdateSql(ctx: PlanContext, fromStart: boolean, passes?: nu
   const n = t.keyColumns.length;
   const range = keyRange(ctx, "t.", 1, fromStart ? null : n + 1);
   const next = fromStart ? n + 1 : 2 * n + 1;
-  return `${updatedCte(ctx, passes ? `${pageRange("t.", next)} AND ${range} AND ${sharePredicate(ctx, "t.", shareOf(ctx, false), passes, next + 2)}` : range)} SELECT count(*)::int AS updated FROM updated`;
+  return `${updatedCte(ctx, passes ? `${pageRange("t.", next)} AND ${range} AND ${sharePredicate(ctx, "t.", false, passes, next + 2)}` : range)} SELECT count(*)::int AS updated FROM updated`;
 }
 
 /** `WITH updated AS (UPDATE .. SET shadow = convert(column) WHERE <where> AND the shadow differs RETURNING 1)`: every batch's and pass's UPDATE. */
@@ -125,9 +125,9 @@ export function shareOf(ctx: PlanContext, physical: boolean): ShareBy {
 /** Types (format_type's names) the key's share reads by their value modulo the passes. */
 const INTEGER_TYPES = new Set(["smallint", "integer", "bigint"]);
 
-/** The pass's share ($param, 1 to passes - 1) of the rows, as shareOf chose; rows in no pass's share (a negative key's) are the last pass's. */
-function sharePredicate(ctx: PlanContext, alias: string, by: ShareBy, passes: number, param: number): string {
-  const of = by === "key" ? `abs(${alias}${ident(ctx.facts.table.keyColumns[0].name)} % ${passes})` : `(${alias}ctid::text::point)[1]::int % ${passes}`;
+/** The pass's share ($param, 1 to passes - 1) of the rows, as shareOf chooses for this walk; the rows whose remainder is 0 are the last pass's. */
+function sharePredicate(ctx: PlanContext, alias: string, physical: boolean, passes: number, param: number): string {
+  const of = shareOf(ctx, physical) === "key" ? `abs(${alias}${ident(ctx.facts.table.keyColumns[0].name)} % ${passes})` : `(${alias}ctid::text::point)[1]::int % ${passes}`;
   return `${of} = $${param}`;
 }
 
@@ -201,7 +201,7 @@ export function physicalBatchSql(ctx: PlanContext): string {
  * the passes before them moved out).
  */
 export function physicalPassSql(ctx: PlanContext, passes: number): string {
-  return physicalUpdateSql(ctx, `${pageRange("t.")} AND ${sharePredicate(ctx, "t.", shareOf(ctx, true), passes, 3)}`);
+  return physicalUpdateSql(ctx, `${pageRange("t.")} AND ${sharePredicate(ctx, "t.", true, passes, 3)}`);
 }
 
 function physicalUpdateSql(ctx: PlanContext, where: string): string {
