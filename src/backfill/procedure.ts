@@ -97,7 +97,8 @@ ${session.replace(/^ {4}/gm, "      ")}    END LOOP;${retake}
     END IF;`;
   const moved = physical
     ? `jsonb_build_object('page', (cp->>'page')::bigint + size, 'done', (cp->>'page')::bigint + size >= (cp->>'pages')::bigint)`
-    : `jsonb_build_object('lastKey', coalesce(r.last::jsonb, cp->'lastKey'), 'done', r.scanned < size)`;
+    : // as the client runner's: done when the batch came short or ended on the upper key
+      `jsonb_build_object('lastKey', coalesce(r.last::jsonb, cp->'lastKey'), 'done', r.scanned < size OR coalesce(r.last::jsonb = cp->'upperKey', false))`;
   const body = `
 DECLARE
   cp jsonb;

@@ -123,8 +123,16 @@ function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan
       const { updated } = (await db.query<{ updated: number }>(sql.update[variant], [...last, ...lower])).rows[0];
       return { scanned, updated: passed.updated + updated, last };
     },
-    next: (r) => ({ ...part, lastKey: r.last ?? part.lastKey, done: r.scanned < size, batchSize: size }),
+    // done when the batch came short of its size or ended on the part's upper key: a batch that
+    // ended there exactly would otherwise leave one more, empty, batch to the next run (a whole
+    // `pulumi up` under a time budget that makes no progress but to say so)
+    next: (r) => ({ ...part, lastKey: r.last ?? part.lastKey, done: r.scanned < size || sameKey(r.last, part.upperKey), batchSize: size }),
   };
+}
+
+/** Whether two keys as the checkpoint keeps them (JSON arrays of text) are the same key. */
+function sameKey(a: string[] | null | undefined, b: string[] | null | undefined): boolean {
+  return a != null && b != null && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** The one-worker backfill's progress as a part: the checkpoint's own fields (the pages run to the table's end). */

@@ -99,7 +99,7 @@ describe("a time budget per deploy through the real pulumi up", function () {
       assert.equal(last.summary.result, "succeeded", out.text());
       assert.match(out.text(), new RegExp(`starting from checkpoint after key \\(${scanned}\\)`), out.text());
       const cp = await checkpoint();
-      assert.ok(cp.rowsScanned > scanned, "every up makes progress");
+      assert.ok(cp.rowsScanned > scanned, `every up makes progress (${JSON.stringify(cp)}):\n${out.text()}`);
       scanned = cp.rowsScanned;
       if (cp.done) break;
       assert.match(last.outputs.backfillProgress.value, progressOf(scanned));

@@ -118,6 +118,11 @@ describe("the in-database backfill (pg_cron)", function () {
     const done = await readStep(db.url, "backfill", spec);
     console.log(`    [measured] table ${done!.tableBytesBefore} -> ${done!.tableBytesAfter} bytes over the in-database backfill`);
     assert.ok(Number(done!.tableBytesAfter) > 0 && Number(done!.tableBytesBefore) > 0, JSON.stringify(done));
+    // 100 full batches, the last ending on the upper key and marking the backfill done: no empty batch after it
+    await withClient(db.url, async (c) => {
+      const { rows } = await c.query(`SELECT (backfill->>'batches')::int AS n FROM pgshift_migrations WHERE id = $1`, [names.id]);
+      assert.equal(rows[0].n, ROWS / SLOW.batchSize);
+    });
     assert.deepEqual(done!.drift, [`the backfill is done but its pg_cron job ${(done!.job as { id: number }).id} is still scheduled`]);
     const finished = await createStep(db.url, "backfill", spec);
     assert.equal(finished.result.done, true);
