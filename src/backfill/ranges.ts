@@ -28,6 +28,11 @@ export interface SplittableCheckpoint {
   ranges?: PartCheckpoint[];
 }
 
+/** Whether two keys as the checkpoint keeps them (arrays of the key columns as text) are the same key. */
+export function sameKey(a: string[] | null | undefined, b: string[] | null | undefined): boolean {
+  return a != null && b != null && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 /**
  * The keys that end every part but the last, from a sample of the keys still to do, sorted in
  * the key's order: at most `parts - 1` of them, evenly spaced in the sample, none twice. Fewer
@@ -39,7 +44,7 @@ export function splitPoints(sample: string[][], parts: number): string[][] {
     const key = sample[Math.floor((i * sample.length) / parts)];
     if (key === undefined) continue;
     const last = points[points.length - 1];
-    if (!last || JSON.stringify(last) !== JSON.stringify(key)) points.push(key);
+    if (!sameKey(last, key)) points.push(key);
   }
   return points;
 }

@@ -5,7 +5,7 @@ import { countVacuumSql, moveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, passesOf, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
-import { keysetParts, physicalParts, splitPoints, type PartCheckpoint } from "./ranges";
+import { keysetParts, physicalParts, sameKey, splitPoints, type PartCheckpoint } from "./ranges";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
@@ -128,11 +128,6 @@ function planBatch(part: PartCheckpoint, size: number, sql: BatchSql): BatchPlan
     // `pulumi up` under a time budget that makes no progress but to say so)
     next: (r) => ({ ...part, lastKey: r.last ?? part.lastKey, done: r.scanned < size || sameKey(r.last, part.upperKey), batchSize: size }),
   };
-}
-
-/** Whether two keys as the checkpoint keeps them (JSON arrays of text) are the same key. */
-function sameKey(a: string[] | null | undefined, b: string[] | null | undefined): boolean {
-  return a != null && b != null && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** The one-worker backfill's progress as a part: the checkpoint's own fields (the pages run to the table's end). */

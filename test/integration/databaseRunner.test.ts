@@ -8,13 +8,14 @@
  * replication-pause rules give the numbers of the TypeScript ones.
  */
 import assert from "node:assert/strict";
+import type { BudgetedCheckpoint } from "../../src/backfill/checkpoint";
 import { backfillJobName, vacuumJobName } from "../../src/backfill/cron";
 import { nextBatchSize, nextBatchSizeSql, replicationPauseMs, replicationPauseMsSql } from "../../src/backfill/throttle";
 import type { ColumnChangeSpec } from "../../src/spec";
 import { cronTestsApply, startCronServer, type CronServer } from "../support/cronServer";
 import { withClient, type TestDatabase } from "../support/pg";
 import { startWriter } from "../support/writer";
-import { createStep, expand, namesOf, readStep, removeStep, shadowMismatches, specOf, waitFor } from "./support/expand";
+import { createStep, expand, migrationRow, namesOf, readStep, removeStep, shadowMismatches, specOf, waitFor } from "./support/expand";
 
 const ROWS = 200_000;
 /** 100 batches of 2,000 rows with a pause: the job runs for over a minute, long enough to watch and to meet a run of the VACUUM job. */
@@ -119,10 +120,7 @@ describe("the in-database backfill (pg_cron)", function () {
     console.log(`    [measured] table ${done!.tableBytesBefore} -> ${done!.tableBytesAfter} bytes over the in-database backfill`);
     assert.ok(Number(done!.tableBytesAfter) > 0 && Number(done!.tableBytesBefore) > 0, JSON.stringify(done));
     // 100 full batches, the last ending on the upper key and marking the backfill done: no empty batch after it
-    await withClient(db.url, async (c) => {
-      const { rows } = await c.query(`SELECT (backfill->>'batches')::int AS n FROM pgshift_migrations WHERE id = $1`, [names.id]);
-      assert.equal(rows[0].n, ROWS / SLOW.batchSize);
-    });
+    assert.equal(((await migrationRow(db.url, table, "file_size"))?.backfill as BudgetedCheckpoint).batches, ROWS / SLOW.batchSize);
     assert.deepEqual(done!.drift, [`the backfill is done but its pg_cron job ${(done!.job as { id: number }).id} is still scheduled`]);
     const finished = await createStep(db.url, "backfill", spec);
     assert.equal(finished.result.done, true);
