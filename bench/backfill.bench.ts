@@ -26,7 +26,7 @@ import * as path from "node:path";
 import { startCronServer, type CronServer } from "../test/support/cronServer";
 import { stopTestServer, testServer, withClient } from "../test/support/pg";
 import { fmtInt } from "../scripts/lib/format";
-import { benchAlter, benchApplicationAlone, benchIndexedUpdate, benchPlainUpdate } from "./baselines";
+import { benchAlter, benchApplicationAlone, benchIndexedUpdate, benchOneCoreBusy, benchPlainUpdate } from "./baselines";
 import { latencySeries } from "./latencySvg";
 import { printed, roundId, roundLabel, sleep, type BenchRig, type Measurement } from "./measure";
 import { readBenchOptions, REPO } from "./options";
@@ -125,8 +125,8 @@ async function main(): Promise<void> {
     if (runs("update")) add(...(await benchPlainUpdate(rig, round)));
     if (first && runs("update") && options.extras) add(await benchIndexedUpdate(rig));
     if (runs("pgshift")) {
-      // right before the backfill it is compared with: the same writer, no migration
-      if (pgbench) add(await benchApplicationAlone(rig, round));
+      // right before the backfill they are compared with: the same writer with no migration, and with one core busy
+      if (pgbench) add(await benchApplicationAlone(rig, round), await benchOneCoreBusy(rig, round));
       add(...(await benchPgshift(rig, roundId("pgshift", round), {}, roundLabel(round))));
       if (first) await benchBesideDefault();
     }

@@ -9,6 +9,9 @@
  *   d) nothing: the writer alone on its table for as long as pgbench's baseline, right before
  *      pgshift's lifecycle, so pgbench's latency under the application's own load, without a
  *      migration, is measured next to the backfill's
+ *   e) one core busy: the writer, and a backend running a loop that only burns CPU (no reads,
+ *      no writes, no WAL) for as long; the floor a backfill that uses one core at all sets
+ *      pgbench's latency to on this machine
  */
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
 import { freshTable, query, tableSize, timed } from "./freshTable";
@@ -41,6 +44,28 @@ export async function benchApplicationAlone(rig: BenchRig, round = 1): Promise<M
       await sleep(ms);
     });
     // it processes no rows
+    return { ...m, rowsPerSec: null };
+  } finally {
+    await db.drop();
+  }
+}
+
+/**
+ * The writer and one backend that does nothing but compute for pgbench's baseline length: on a
+ * machine of few cores, the p99 a backfill cannot get under however little it writes, since it
+ * needs a core while it runs. Measured before the backfill of each round, beside the same writer,
+ * so pgshift's share over that floor (summary.ts) is the part its I/O and locks add. A loop of
+ * clock reads, not generate_series: that materializes and spills to disk.
+ */
+export async function benchOneCoreBusy(rig: BenchRig, round = 1): Promise<Measurement> {
+  const id = roundId("one-core", round);
+  const db = await freshTable(rig.options.rows, id);
+  try {
+    const ms = rig.options.pgbench.baselineMs;
+    const loop = `DO $loop$ DECLARE t timestamptz := clock_timestamp(); BEGIN WHILE clock_timestamp() < t + interval '${ms} ms' LOOP END LOOP; END $loop$`;
+    const m = await measure(rig, db, id, `one core busy, no I/O${roundLabel(round)}`, `the writer, and one backend computing for ${ms / 1000} s (no reads, no writes): the latency floor of using one core`, async () => {
+      await query(db, loop);
+    });
     return { ...m, rowsPerSec: null };
   } finally {
     await db.drop();

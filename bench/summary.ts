@@ -65,11 +65,14 @@ export interface RoundValues {
   expandMs: number | null;
   cutoverStallMs: number | null;
   lifecycleStallMs: number | null;
-  /** backfill rows/s over the UPDATE's, pgroll start over pgshift's expand, the backfill's pgbench p99 over pgbench alone and over the application alone. */
+  /** backfill rows/s over the UPDATE's, pgroll start over pgshift's expand, the backfill's pgbench p99 over pgbench alone, over the application alone and over one core busy. */
   throughput: number | null;
   expandSpeedup: number | null;
   p99Ratio: number | null;
   p99OverApplication: number | null;
+  p99OverOneCoreBusy: number | null;
+  /** The floor: pgbench's p99 beside the writer and one backend only computing, over pgbench alone (bench/baselines.ts). */
+  oneCoreBusyP99Ratio: number | null;
 }
 
 const quotient = (a: number | null | undefined, b: number | null | undefined): number | null => (a && b ? a / b : null);
@@ -97,6 +100,8 @@ function roundValues(results: Measurement[], pgbench: PgbenchResult | null, roun
     expandSpeedup: quotient(pgrollStart?.wallMs, expand?.wallMs),
     p99Ratio: quotient(during?.p99Ms, baseline?.p99Ms),
     p99OverApplication: quotient(during?.p99Ms, win(roundId("application", round))?.p99Ms),
+    p99OverOneCoreBusy: quotient(during?.p99Ms, win(roundId("one-core", round))?.p99Ms),
+    oneCoreBusyP99Ratio: quotient(win(roundId("one-core", round))?.p99Ms, baseline?.p99Ms),
   };
 }
 
@@ -157,6 +162,10 @@ export function summarize(results: Measurement[], pgbench: PgbenchResult | null,
   // the backfill's p99 over the application's own load without a migration (the writer alone,
   // measured right before it): the migration's share, the writer's left out
   midRatio("pgbenchP99OverApplicationAlone", (r) => r.p99OverApplication);
+  // the floor of using one core (the writer and a backend that only computes) over pgbench
+  // alone, and the backfill's p99 over that floor: the share its I/O and locks add
+  midRatio("oneCoreBusyPgbenchP99Ratio", (r) => r.oneCoreBusyP99Ratio);
+  midRatio("pgbenchP99OverOneCoreBusy", (r) => r.p99OverOneCoreBusy);
   const t = (target: string, measured: number | null, ok: (v: number) => boolean, show: (v: number) => string, each?: (r: RoundValues) => number | null, how = "median"): Target => {
     // with rounds, every round's value beside the one the target reads
     const values = each && rounds > 1 ? perRound.map(each) : [];

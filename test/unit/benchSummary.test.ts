@@ -66,6 +66,8 @@ describe("bench summary.json", () => {
       ...[w("baseline", 5), w("baseline-r2", 10), w("baseline-r3", 4.5)],
       ...[w("pgshift-backfill", 8), w("pgshift-r2-backfill", 30), w("pgshift-r3-backfill", 9)],
       ...[w("application", 4), w("application-r2", 5), w("application-r3", 6)],
+      // the one-core floor: 8/4, 30/12, 9/6 over it; 4/5, 12/10, 6/4.5 over pgbench alone
+      ...[w("one-core", 4), w("one-core-r2", 12), w("one-core-r3", 6)],
     ];
     const s = summarize(results, { windows, failedTransactions: 0, abortedClients: [], coversRun: true }, 3);
     assert.equal(s.json.backfill_rows_per_s, 110_000);
@@ -76,6 +78,8 @@ describe("bench summary.json", () => {
     assert.equal(s.ratios.backfillRowsPerSecOverSingleUpdate, 1.1);
     assert.equal(s.ratios.pgrollStartOverPgshiftExpand, 3);
     assert.equal(s.ratios.pgbenchP99OverApplicationAlone, 2);
+    assert.equal(s.ratios.pgbenchP99OverOneCoreBusy, 2);
+    assert.equal(s.ratios.oneCoreBusyPgbenchP99Ratio, 1.2);
     assert.deepEqual(s.targets.map((t) => t.met), [true, true, true, true, true]);
     assert.equal(s.targets[0].measured, "1.10x (median of 3 rounds: 1.20x, 0.60x, 1.10x)");
     assert.equal(s.targets[3].measured, "2.00x (median of 3 rounds: 1.60x, 3.00x, 2.00x)");
