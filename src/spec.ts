@@ -50,10 +50,13 @@ export interface BackfillOptions {
   /**
    * Bounds the bloat: the client runner runs `VACUUM` on the table after every this many
    * updated rows; the database runner (a procedure cannot VACUUM, and autovacuum does not see
-   * the dead rows of a CALL still running) schedules a VACUUM job every minute beside its own.
-   * Default 1000000; 0 disables both.
+   * the dead rows of a CALL still running) schedules a VACUUM job beside its own, at the
+   * interval in which it updates about this many rows (every minute to every hour). "auto"
+   * (default): a tenth of the table's estimated rows, at least 1000000, so a backfill VACUUMs
+   * about ten times whatever the table's size (each VACUUM reads the table's indexes whole);
+   * 0 disables both.
    */
-  vacuumEveryRows?: number;
+  vacuumEveryRows?: VacuumEveryRows;
   /**
    * Batches the client runner runs at once, each worker on its own connection and its own part
    * of the keys (of the pages, in physical order), split at the start from a sample of the keys
@@ -79,6 +82,8 @@ export interface BackfillOptions {
 
 export type BackfillRunner = "client" | "database" | "auto";
 export type BackfillOrder = "keyset" | "physical" | "auto";
+/** Updated rows between two VACUUMs of a backfill, or "auto" (src/backfill/vacuumCadence.ts). */
+export type VacuumEveryRows = number | "auto";
 
 /** The backfill options after validation: every default filled in; no time budget unless given. */
 export type BackfillSettings = Required<Omit<BackfillOptions, "maxDurationMs">> & Pick<BackfillOptions, "maxDurationMs">;
@@ -155,7 +160,7 @@ export const DEFAULT_BACKFILL: BackfillSettings = {
   maxTransactionAgeMs: 0,
   runner: "client",
   order: "auto",
-  vacuumEveryRows: 1_000_000,
+  vacuumEveryRows: "auto",
   workers: 1,
   passes: 8,
 };
@@ -228,6 +233,13 @@ function boundedInt(value: unknown, field: string, fallback: number, max: number
   return value;
 }
 
+/** backfill.vacuumEveryRows: a count of rows in [0, MAX_ROWS] or "auto" (the default). */
+function vacuumEveryRows(value: unknown): VacuumEveryRows {
+  if (value === undefined || value === null || value === "auto") return DEFAULT_BACKFILL.vacuumEveryRows;
+  if (typeof value !== "number") fail(`backfill.vacuumEveryRows must be a non-negative integer or "auto" (got ${got(value)})`);
+  return boundedInt(value, "backfill.vacuumEveryRows", 0, MAX_ROWS, true);
+}
+
 /** One of `allowed`, or the fallback when not given. */
 function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[], fallback: T): T {
   if (value === undefined || value === null) return fallback;
@@ -267,7 +279,7 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     maxTransactionAgeMs: boundedInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, MAX_MS, true),
     runner: oneOf(b.runner, "backfill.runner", ["client", "database", "auto"], DEFAULT_BACKFILL.runner),
     order: oneOf(b.order, "backfill.order", ["keyset", "physical", "auto"], DEFAULT_BACKFILL.order),
-    vacuumEveryRows: boundedInt(b.vacuumEveryRows, "backfill.vacuumEveryRows", DEFAULT_BACKFILL.vacuumEveryRows, MAX_ROWS, true),
+    vacuumEveryRows: vacuumEveryRows(b.vacuumEveryRows),
     workers: boundedInt(b.workers, "backfill.workers", DEFAULT_BACKFILL.workers, MAX_WORKERS),
     passes: boundedInt(b.passes, "backfill.passes", DEFAULT_BACKFILL.passes, MAX_PASSES),
     ...(maxDurationMs === undefined ? {} : { maxDurationMs }),

@@ -1,9 +1,11 @@
 import type { ClientBase } from "pg";
 import { withConnection, type ConnectionConfig } from "../db/connection";
+import { reltuples } from "../catalog/tableSize";
 import { fitIdentifier } from "../names";
 import type { PlanContext } from "../plan/facts";
 import { backfillCallSql } from "./procedure";
 import { vacuumSql } from "./sql";
+import { vacuumEveryRowsOf, vacuumJobSchedule } from "./vacuumCadence";
 
 /**
  * pg_cron, where the in-database backfill's job lives. pg_cron keeps its jobs in one database
@@ -66,7 +68,7 @@ export function backfillJobName(database: string, id: string): string {
   return fitIdentifier(`pgshift backfill ${database} ${id}`, "");
 }
 
-/** The second job's: it VACUUMs the table every minute while the backfill runs (backfill.vacuumEveryRows > 0). */
+/** The second job's: it VACUUMs the table while the backfill runs (backfill.vacuumEveryRows, vacuumCadence.ts). */
 export function vacuumJobName(database: string, id: string): string {
   return fitIdentifier(`pgshift vacuum ${database} ${id}`, "");
 }
@@ -82,17 +84,19 @@ async function jobName(db: ClientBase, ctx: PlanContext): Promise<string> {
 
 /**
  * Schedules the job (every minute; it runs to the end, and pg_cron never runs two of one job at
- * once) and, with backfill.vacuumEveryRows > 0, the VACUUM job beside it: the procedure cannot
- * VACUUM, and autovacuum does not see the dead rows of a CALL still running. Idempotent.
+ * once) and, unless backfill.vacuumEveryRows is 0, the VACUUM job beside it (vacuumCadence.ts):
+ * the procedure cannot VACUUM, and autovacuum does not see the dead rows of a CALL still
+ * running. Idempotent.
  */
 export async function scheduleBackfillJob(db: ClientBase, conn: ConnectionConfig, ctx: PlanContext): Promise<number> {
   const at = await here(db);
-  const jobs: [string, string][] = [[backfillJobName(at.db, ctx.names.id), backfillCallSql(ctx)]];
-  if (ctx.spec.backfill.vacuumEveryRows > 0) jobs.push([vacuumJobName(at.db, ctx.names.id), vacuumSql(ctx)]);
+  const jobs: [string, string, string][] = [[backfillJobName(at.db, ctx.names.id), "* * * * *", backfillCallSql(ctx)]];
+  const vacuumEvery = vacuumEveryRowsOf(ctx.spec.backfill.vacuumEveryRows, (await reltuples(db, ctx.facts.table.qualifiedName)) ?? 0);
+  if (vacuumEvery > 0) jobs.push([vacuumJobName(at.db, ctx.names.id), vacuumJobSchedule(vacuumEvery), vacuumSql(ctx)]);
   return withCron(db, conn, async (cron) => {
     const ids: number[] = [];
-    for (const [name, command] of jobs) {
-      const { rows } = await cron.query<{ id: string }>(`SELECT cron.schedule_in_database($1, '* * * * *', $2, $3, $4, true) AS id`, [name, command, at.db, at.role]);
+    for (const [name, schedule, command] of jobs) {
+      const { rows } = await cron.query<{ id: string }>(`SELECT cron.schedule_in_database($1, $2, $3, $4, $5, true) AS id`, [name, schedule, command, at.db, at.role]);
       ids.push(Number(rows[0].id));
     }
     if (jobs.length === 1) await cron.query(`SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname = $1`, [vacuumJobName(at.db, ctx.names.id)]);

@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import { reltuples } from "../catalog/tableSize";
 import { withLockRetry, type ExecutorOptions } from "../db/executor";
 import { saveCheckpoint } from "../db/state";
 import { countVacuumSql, moveCheckpointSql } from "../sql/state";
@@ -7,6 +8,7 @@ import { finishCheckpoint, passesOf, prepareCheckpoint, type BudgetedCheckpoint 
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { keysetParts, physicalParts, sameKey, splitPoints, type PartCheckpoint } from "./ranges";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
+import { vacuumEveryRowsOf } from "./vacuumCadence";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
@@ -164,13 +166,6 @@ async function splitParts(db: ClientBase, ctx: PlanContext, cp: BudgetedCheckpoi
   return split;
 }
 
-/** pg_class.reltuples of `table` (quoted, qualified), or null before the table was ever analyzed. Cheap. */
-export async function reltuples(db: ClientBase, table: string): Promise<number | null> {
-  const { rows } = await db.query<{ n: string }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass($1)`, [table]);
-  const estimate = Number(rows[0]?.n ?? -1);
-  return estimate > 0 ? estimate : null;
-}
-
 async function estimateRows(db: ClientBase, table: string): Promise<number> {
   const estimate = await reltuples(db, table);
   if (estimate !== null) return estimate;
@@ -229,6 +224,8 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
+  const vacuumEvery = vacuumEveryRowsOf(b.vacuumEveryRows, total);
+  const vacuumSetting = `backfill.vacuumEveryRows ${JSON.stringify(b.vacuumEveryRows)}`;
   const passes = passesOf(b, checkpoint);
   const sql: BatchSql = {
     bound: { first: batchBoundSql(ctx, true, passes > 1), next: batchBoundSql(ctx, false, passes > 1) },
@@ -259,6 +256,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const split = !parts ? from : resumed ? ` from checkpoint, ${left} of ${parts.length} parts left, ${on}` : `${from}, in ${parts.length} parts ${on}`;
   opts.log?.(
     `pgshift: backfill ${label}: starting${split}, about ${total.toLocaleString("en-US")} rows` +
+      (vacuumEvery > 0 ? `, VACUUM every ${vacuumEvery.toLocaleString("en-US")} updated rows (${vacuumSetting})` : "") +
       (budgetMs !== undefined ? `, time budget ${budgetMs} ms (backfill.maxDurationMs)` : ""),
   );
 
@@ -326,10 +324,10 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
     });
   };
 
-  /** After a batch: a VACUUM every backfill.vacuumEveryRows updated rows (one worker runs it, the others go on), and the progress line. */
+  /** After a batch: a VACUUM every vacuumEvery updated rows (backfill.vacuumEveryRows) (one worker runs it, the others go on), and the progress line. */
   const afterBatch = async (worker: ClientBase, batchSize: number) => {
     const cp = walk.checkpoint;
-    if (!cp.done && !walk.vacuuming && b.vacuumEveryRows > 0 && cp.rowsUpdated - walk.vacuumedAt >= b.vacuumEveryRows) {
+    if (!cp.done && !walk.vacuuming && vacuumEvery > 0 && cp.rowsUpdated - walk.vacuumedAt >= vacuumEvery) {
       // every backfilled row left a dead version: VACUUM makes the space reusable for the next batches
       walk.vacuuming = true;
       walk.vacuumedAt = cp.rowsUpdated;
@@ -341,7 +339,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       } finally {
         walk.vacuuming = false;
       }
-      opts.log?.(`pgshift: backfill ${label}: VACUUM after ${walk.vacuumedAt.toLocaleString("en-US")} updated rows took ${Date.now() - v0} ms (backfill.vacuumEveryRows ${b.vacuumEveryRows})`);
+      opts.log?.(`pgshift: backfill ${label}: VACUUM after ${walk.vacuumedAt.toLocaleString("en-US")} updated rows took ${Date.now() - v0} ms (${vacuumSetting})`);
     }
     const now = Date.now();
     if (walk.checkpoint.done || now - walk.lastReport >= (opts.progressEveryMs ?? 2000)) {

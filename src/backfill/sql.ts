@@ -214,8 +214,8 @@ function pageRange(alias: string, first = 1): string {
 }
 
 /**
- * The VACUUM that bounds the backfill's bloat (backfill.vacuumEveryRows): the client runner's
- * between batches, the database runner's job's every minute beside it. A plain one: with
+ * The VACUUM that bounds the backfill's bloat (backfill.vacuumEveryRows, vacuumCadence.ts): the
+ * client runner's between batches, the database runner's job's beside it. A plain one: with
  * INDEX_CLEANUP OFF (prune the heap, leave the indexes' entries for autovacuum) each VACUUM of a
  * 3,000,000-row backfill took 0.1 to 1.3 s instead of 0.6 to 2.2 s, but the index entries it
  * left made the batches and the application's index scans slower (pgbench's p99 66-87 ms
@@ -263,7 +263,7 @@ export function coverTriggerSql(ctx: PlanContext): string[] {
 
 /** What `pulumi preview` shows for the Backfill child: its statements, and the VACUUM that runs between its batches (backfill.vacuumEveryRows). */
 export function backfillStatements(ctx: PlanContext, order: "keyset" | "physical" = "keyset"): string[] {
-  const vacuum = ctx.spec.backfill.vacuumEveryRows > 0 ? [vacuumSql(ctx)] : [];
+  const vacuum = ctx.spec.backfill.vacuumEveryRows !== 0 ? [vacuumSql(ctx)] : [];
   // the passes before the last (backfill.passes), each in its own transaction before the batch's last
   const passes = ctx.spec.backfill.passes;
   if (order === "physical") return [...coverTriggerSql(ctx), pageCountSql(ctx), ...batchSessionSql(ctx), ...(passes > 1 ? [physicalPassSql(ctx, passes)] : []), physicalBatchSql(ctx), ...vacuum];

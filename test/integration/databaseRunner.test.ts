@@ -32,6 +32,8 @@ async function makeTable(url: string, table: string, rows = ROWS): Promise<void>
 
 const jobsOf = (cron: CronServer, db: TestDatabase) =>
   withClient(cron.url, async (c) => (await c.query<{ jobname: string }>(`SELECT jobname FROM cron.job WHERE database = $1 ORDER BY jobname`, [db.name])).rows.map((r) => r.jobname));
+const schedulesOf = (cron: CronServer, db: TestDatabase) =>
+  withClient(cron.url, async (c) => (await c.query<{ schedule: string }>(`SELECT schedule FROM cron.job WHERE database = $1 ORDER BY jobname`, [db.name])).rows.map((r) => r.schedule));
 const vacuumsOf = (db: TestDatabase, table: string) =>
   withClient(db.url, async (c) => Number((await c.query<{ n: string }>(`SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = $1`, [table])).rows[0].n));
 const procedureExists = (db: TestDatabase, name: string) =>
@@ -80,6 +82,8 @@ describe("the in-database backfill (pg_cron)", function () {
     assert.equal(applied.result.passes, 8);
     assert.match(String(applied.result.progress), /^backfill in progress: 0 of 200,000 rows/);
     assert.deepEqual(await jobsOf(cron, db), [backfillJobName(db.name, names.id), vacuumJobName(db.name, names.id)]);
+    // 200,000 rows: "auto" VACUUMs every 1,000,000 updated rows, which the job does in under a minute (vacuumCadence.ts)
+    assert.deepEqual(await schedulesOf(cron, db), ["* * * * *", "* * * * *"]);
     assert.ok(await procedureExists(db, names.backfillProcedure));
 
     const writer = startWriter({ url: db.url, table, column: "file_size", maxId: ROWS, pauseMs: 2 });

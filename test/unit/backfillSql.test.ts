@@ -97,7 +97,7 @@ describe("backfill SQL", () => {
       "SET LOCAL synchronous_commit = off",
       ...[true, false].flatMap((fromStart) => [batchBoundSql(ctx, fromStart, true), (fromStart ? note : "") + batchUpdateSql(ctx, fromStart, 8), batchUpdateSql(ctx, fromStart)]),
     ];
-    // preview shows the VACUUM between ranges too (vacuumEveryRows, default 1,000,000)
+    // preview shows the VACUUM between ranges too (vacuumEveryRows, default "auto")
     const vacuum = `VACUUM ${T}`;
     assert.equal(vacuumSql(ctx), vacuum);
     assert.deepEqual(backfillStatements(ctx), [upperKeySql(ctx), ...batches, vacuum]);

@@ -28,7 +28,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: 1_000_000, workers: 1, passes: 8 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: "auto", workers: 1, passes: 8 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
@@ -37,6 +37,11 @@ describe("parseSpec", () => {
     const spec = parseSpec(BASE);
     assert.notEqual(spec.backfill, DEFAULT_BACKFILL);
     assert.notEqual(spec.lock, DEFAULT_LOCK_POLICY);
+  });
+
+  it('takes backfill.vacuumEveryRows "auto" as written, as the default is', () => {
+    assert.equal(parseSpec({ ...BASE, backfill: { vacuumEveryRows: "auto" } }).backfill.vacuumEveryRows, "auto");
+    assert.equal(parseSpec({ ...BASE, backfill: { vacuumEveryRows: 250_000 } }).backfill.vacuumEveryRows, 250_000);
   });
 
   it("keeps given options, trims names and allows zero where zero means 'off'", () => {
@@ -225,6 +230,7 @@ describe("parseSpec", () => {
     { name: "unknown runner", input: { ...BASE, backfill: { runner: "server" as "client" } }, message: 'backfill.runner must be one of "client", "database", "auto" (got "server")' },
     { name: "unknown order", input: { ...BASE, backfill: { order: 1 as unknown as "keyset" } }, message: 'backfill.order must be one of "keyset", "physical", "auto" (got 1)' },
     { name: "negative vacuumEveryRows", input: { ...BASE, backfill: { vacuumEveryRows: -1 } }, message: "backfill.vacuumEveryRows must be a non-negative integer (got -1)" },
+    { name: "vacuumEveryRows a word other than auto", input: { ...BASE, backfill: { vacuumEveryRows: "often" as "auto" } }, message: 'backfill.vacuumEveryRows must be a non-negative integer or "auto" (got "often")' },
     { name: "NaN targetBatchMs", input: { ...BASE, backfill: { targetBatchMs: NaN } }, message: "backfill.targetBatchMs must be a positive integer (got NaN)" },
     { name: "Infinity batchSize", input: { ...BASE, backfill: { batchSize: Infinity } }, message: "backfill.batchSize must be a positive integer (got Infinity)" },
     { name: "-Infinity pauseMs", input: { ...BASE, backfill: { pauseMs: -Infinity } }, message: "backfill.pauseMs must be a non-negative integer (got -Infinity)" },

@@ -1,6 +1,7 @@
 import type { Client } from "pg";
 import { progressText, remaining, remainingText } from "../../backfill/progress";
-import { reltuples, type BudgetedCheckpoint } from "../../backfill/run";
+import type { BudgetedCheckpoint } from "../../backfill/run";
+import { reltuples } from "../../catalog/tableSize";
 import { mismatchCountSql, oldColumnDiffersSql, shadowDiffersSql } from "../../sql/verify";
 import { INTEGER_BOUNDS, INTEGER_TYPE_NAMES } from "../../conversion";
 import { runSwapPlan } from "../../db/executor";

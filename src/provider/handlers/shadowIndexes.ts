@@ -1,5 +1,5 @@
 import { progressText } from "../../backfill/progress";
-import { reltuples } from "../../backfill/run";
+import { reltuples } from "../../catalog/tableSize";
 import { planRemoveShadowIndexes, planShadowIndexes, shadowObjects } from "../../plan/expand";
 import { lateReferences } from "../../preflight/family";
 import { contextOf, familyOf, readWhileExpanding, removeWhileExpanding, requireRow, runForEachMember, unfinishedBackfill, withSession } from "../session";
