@@ -41,7 +41,7 @@ describe("the stage flag through every transition, under a concurrent writer", f
         toType: "bigint",
         stage: new pulumi.Config().require("stage") as Stage,
         connection: pulumi.secret(db.url),
-        backfill: { batchSize: 5000 },
+        backfill: { batchSize: 5000, vacuumEveryRows: Number(new pulumi.Config().get("vacuumEveryRows") ?? 1_000_000) },
       });
       return { reversible: change.reversible, recordedStage: change.recordedStage, irreversibleReason: change.irreversibleReason };
     };
@@ -113,6 +113,22 @@ describe("the stage flag through every transition, under a concurrent writer", f
     });
     await refusedAtPreview("cutover", /is contracted/);
     await refusedAtPreview("expand", /is contracted/);
+  });
+
+  it("a backfill setting changed at contract (as an upgrade that changes a default does) updates the children and changes nothing in the database", async () => {
+    await stack.setConfig("stage", { value: "contract" });
+    const before = await describeTableSchema(db.url, TABLE);
+    const rows = () => withClient(db.url, async (c) => (await c.query(`SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS d FROM ${TABLE} t`)).rows[0].d as string);
+    const dataBefore = await rows();
+    await stack.setConfig("vacuumEveryRows", { value: "250000" });
+    const out = collectOutput();
+    const changed = await stack.up({ onOutput: out.onOutput });
+    assert.equal(changed.summary.result, "succeeded", out.text());
+    const changes = changed.summary.resourceChanges ?? {};
+    assert.ok((changes.update ?? 0) > 0, JSON.stringify(changes));
+    assert.deepEqual(Object.keys(changes).filter((k) => k !== "same" && k !== "update"), [], JSON.stringify(changes));
+    assert.equal(await describeTableSchema(db.url, TABLE), before);
+    assert.equal(await rows(), dataBefore);
   });
 
   it("a second up at contract changes nothing, and destroy leaves the database alone", async () => {
