@@ -141,8 +141,8 @@ function keyRange(ctx: PlanContext, prefix: string, upper: number, lower: number
 
 /**
  * A sample of the keys in (lower, upper] ($1 the percent of the table's pages to read,
- * TABLESAMPLE SYSTEM: whole pages, chosen at random, so a billion-row table reads a few hundred
- * pages), in keyset order: where a backfill on several workers splits its keys (ranges.ts).
+ * TABLESAMPLE SYSTEM: whole pages, chosen at random, so a billion-row table reads about a
+ * thousand pages), in keyset order: where a backfill on several workers splits its keys (ranges.ts).
  * Parameters: $2..$n+1 the upper bound key, $n+2..$2n+1 the lower one (not when `fromStart`).
  */
 export function sampleKeysSql(ctx: PlanContext, fromStart: boolean): string {
