@@ -14,6 +14,7 @@
  *      pgbench's latency to on this machine
  */
 import { COLUMN, TABLE, TO_TYPE } from "../scripts/lib/fileTable";
+import type { TestDatabase } from "../test/support/pg";
 import { freshTable, query, tableSize, timed } from "./freshTable";
 import { measure, roundId, roundLabel, sleep, type BenchRig, type Measurement } from "./measure";
 
@@ -30,24 +31,30 @@ export async function benchAlter(rig: BenchRig): Promise<Measurement> {
 }
 
 /**
+ * A reference window, no migration: the writer on a fresh table for pgbench's baseline length
+ * while `during` runs (given the database and that length). It processes no rows.
+ */
+async function benchReference(rig: BenchRig, id: string, operation: string, notes: (seconds: number) => string, during: (db: TestDatabase, ms: number) => Promise<void>): Promise<Measurement> {
+  const db = await freshTable(rig.options.rows, id);
+  try {
+    const ms = rig.options.pgbench.baselineMs;
+    const m = await measure(rig, db, id, operation, notes(ms / 1000), () => during(db, ms));
+    return { ...m, rowsPerSec: null };
+  } finally {
+    await db.drop();
+  }
+}
+
+/**
  * The application's load without a migration: the writer on a fresh table, nothing else. The
  * pgbench baseline runs alone, before any table exists; every operation after it runs beside
  * the writer, whose commits wait for the same WAL flushes as pgbench's. This window tells the
  * writer's share of pgbench's latency from the migration's (summary.ts).
  */
-export async function benchApplicationAlone(rig: BenchRig, round = 1): Promise<Measurement> {
-  const id = roundId("application", round);
-  const db = await freshTable(rig.options.rows, id);
-  try {
-    const ms = rig.options.pgbench.baselineMs;
-    const m = await measure(rig, db, id, `the application writer alone, no migration${roundLabel(round)}`, `the writer on its table for ${ms / 1000} s, nothing else: the load every operation runs beside`, async () => {
-      await sleep(ms);
-    });
-    // it processes no rows
-    return { ...m, rowsPerSec: null };
-  } finally {
-    await db.drop();
-  }
+export function benchApplicationAlone(rig: BenchRig, round = 1): Promise<Measurement> {
+  return benchReference(rig, roundId("application", round), `the application writer alone, no migration${roundLabel(round)}`, (s) => `the writer on its table for ${s} s, nothing else: the load every operation runs beside`, async (_db, ms) => {
+    await sleep(ms);
+  });
 }
 
 /**
@@ -57,19 +64,9 @@ export async function benchApplicationAlone(rig: BenchRig, round = 1): Promise<M
  * so pgshift's share over that floor (summary.ts) is the part its I/O and locks add. A loop of
  * clock reads, not generate_series: that materializes and spills to disk.
  */
-export async function benchOneCoreBusy(rig: BenchRig, round = 1): Promise<Measurement> {
-  const id = roundId("one-core", round);
-  const db = await freshTable(rig.options.rows, id);
-  try {
-    const ms = rig.options.pgbench.baselineMs;
-    const loop = `DO $loop$ DECLARE t timestamptz := clock_timestamp(); BEGIN WHILE clock_timestamp() < t + interval '${ms} ms' LOOP END LOOP; END $loop$`;
-    const m = await measure(rig, db, id, `one core busy, no I/O${roundLabel(round)}`, `the writer, and one backend computing for ${ms / 1000} s (no reads, no writes): the latency floor of using one core`, async () => {
-      await query(db, loop);
-    });
-    return { ...m, rowsPerSec: null };
-  } finally {
-    await db.drop();
-  }
+export function benchOneCoreBusy(rig: BenchRig, round = 1): Promise<Measurement> {
+  const loop = (ms: number) => `DO $loop$ DECLARE t timestamptz := clock_timestamp(); BEGIN WHILE clock_timestamp() < t + interval '${ms} ms' LOOP END LOOP; END $loop$`;
+  return benchReference(rig, roundId("one-core", round), `one core busy, no I/O${roundLabel(round)}`, (s) => `the writer, and one backend computing for ${s} s (no reads, no writes): the latency floor of using one core`, (db, ms) => query(db, loop(ms)));
 }
 
 export async function benchPlainUpdate(rig: BenchRig, round = 1): Promise<Measurement[]> {

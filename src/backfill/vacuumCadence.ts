@@ -25,7 +25,7 @@ export function vacuumEveryRowsOf(setting: VacuumEveryRows, estimatedRows: numbe
 
 /**
  * Rows a minute the database runner was measured to backfill on a table much larger than
- * shared_buffers (43,611 rows/s at 20,000,000 rows, README "Measured numbers"): its VACUUM job
+ * shared_buffers (43,611 rows/s at 20,000,000 rows, in the bench run at 5282b12): its VACUUM job
  * cannot count rows (a pg_cron command cannot test before it VACUUMs, and the procedure cannot
  * VACUUM), so it runs at the interval in which the backfill updates about vacuumEveryRows rows.
  */
