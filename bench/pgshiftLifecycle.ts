@@ -150,17 +150,18 @@ export async function benchPgshift(rig: BenchRig, label: string, backfill: Backf
       };
     };
     const b = step("backfill");
-    const r = b.result as { rowsScanned?: number; rowsUpdated?: number; batches?: number; order?: string; runner?: string; spent?: { ms: number }; workers?: number };
+    const r = b.result as { rowsScanned?: number; rowsUpdated?: number; batches?: number; order?: string; runner?: string; spent?: { ms: number }; workers?: number; pauses?: number; pausedMs?: number };
     // the in-database runner's rate over its own runs: its wall time also holds the wait for
     // pg_cron's next minute, which the note gives apart
     const inDatabase = r.runner === "database" && r.spent && r.spent.ms > 0;
     const backfillSeconds = inDatabase ? r.spent!.ms / 1000 : b.wallMs / 1000;
     const waited = inDatabase ? `; the job's own runs ${backfillSeconds.toFixed(1)} s of ${(b.wallMs / 1000).toFixed(1)} s (pg_cron starts jobs on the minute)` : "";
+    const paused = r.pauses ? `; the throttles paused it ${r.pauses.toLocaleString("en-US")} times, ${((r.pausedMs ?? 0) / 1000).toFixed(1)} s in all` : "";
     const flat = flatness(batches.samples);
     whole.notes = LIFECYCLE_KINDS.map((k) => `${k} ${(step(k).wallMs / 1000).toFixed(2)} s`).join(", ");
     return [
       derived("backfill", "pgshift backfill step", "backfill", "backfill",
-        `${(r.batches ?? 0).toLocaleString("en-US")} ${r.order ?? "keyset"} batches (adaptive size, target ${spec.backfill.targetBatchMs ?? DEFAULT_BACKFILL.targetBatchMs} ms), ${(r.rowsUpdated ?? 0).toLocaleString("en-US")} rows updated, a transaction and checkpoint per batch${r.workers ? `, ${r.workers} worker${r.workers === 1 ? "" : "s"} at once (backfill.workers)` : ""}${waited}`,
+        `${(r.batches ?? 0).toLocaleString("en-US")} ${r.order ?? "keyset"} batches (adaptive size, target ${spec.backfill.targetBatchMs ?? DEFAULT_BACKFILL.targetBatchMs} ms), ${(r.rowsUpdated ?? 0).toLocaleString("en-US")} rows updated, a transaction and checkpoint per batch${r.workers ? `, ${r.workers} worker${r.workers === 1 ? "" : "s"} at once (backfill.workers)` : ""}${paused}${waited}`,
         (r.rowsScanned ?? rows) / backfillSeconds, { result: b.result, flatness: flat, batchSamples: batches.samples }),
       derived("expand", "pgshift whole expand", "shadow-column", "shadow-indexes", EXPAND_KINDS.map((k) => `${k} ${(step(k).wallMs / 1000).toFixed(2)} s`).join(", ") + "; index copies CONCURRENTLY", null),
       derived("cutover", "pgshift cutover (the swap)", "cutover", "cutover", "verify, then one transaction under lock_timeout: rename, sequence, constraints, reverse trigger; ANALYZE", null),

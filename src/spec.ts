@@ -28,6 +28,14 @@ export interface BackfillOptions {
    */
   maxTransactionAgeMs?: number;
   /**
+   * Pause while a synchronous commit takes longer than this, in ms: once a second the backfill
+   * commits a one-row write (to its state row) as an application would and times it. A slow
+   * commit means the disk is behind (the batches' WAL, and the pages they dirty that the
+   * checkpointer and the kernel write back), and every application commit waits as long; the
+   * backfill then pauses 4x that time (250 ms to 5 s) so the disk can catch up. Default 50; 0 disables the check.
+   */
+  maxCommitLatencyMs?: number;
+  /**
    * Time budget of the backfill per `pulumi up`, in ms. When it runs out, the batch in flight
    * finishes (it commits with its checkpoint), the backfill stops and the up succeeds with the
    * backfill in progress: the index copies wait, a cutover is refused, and the next `pulumi up`
@@ -158,6 +166,7 @@ export const DEFAULT_BACKFILL: BackfillSettings = {
   targetBatchMs: 50,
   maxReplicationLagMs: 10000,
   maxTransactionAgeMs: 0,
+  maxCommitLatencyMs: 50,
   runner: "client",
   order: "auto",
   vacuumEveryRows: "auto",
@@ -277,6 +286,7 @@ export function parseSpec(input: ColumnChangeInput): ColumnChangeSpec {
     targetBatchMs: boundedInt(b.targetBatchMs, "backfill.targetBatchMs", DEFAULT_BACKFILL.targetBatchMs, MAX_MS),
     maxReplicationLagMs: boundedInt(b.maxReplicationLagMs, "backfill.maxReplicationLagMs", DEFAULT_BACKFILL.maxReplicationLagMs, MAX_MS, true),
     maxTransactionAgeMs: boundedInt(b.maxTransactionAgeMs, "backfill.maxTransactionAgeMs", DEFAULT_BACKFILL.maxTransactionAgeMs, MAX_MS, true),
+    maxCommitLatencyMs: boundedInt(b.maxCommitLatencyMs, "backfill.maxCommitLatencyMs", DEFAULT_BACKFILL.maxCommitLatencyMs, MAX_MS, true),
     runner: oneOf(b.runner, "backfill.runner", ["client", "database", "auto"], DEFAULT_BACKFILL.runner),
     order: oneOf(b.order, "backfill.order", ["keyset", "physical", "auto"], DEFAULT_BACKFILL.order),
     vacuumEveryRows: vacuumEveryRows(b.vacuumEveryRows),

@@ -2,8 +2,8 @@ import type { PlanContext } from "../plan/facts";
 import { dollarQuote } from "../sql/dollarQuote";
 import { literal, qualified } from "../sql/quote";
 import { stateTableName } from "../sql/state";
-import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, tableBytesSql } from "./sql";
-import { LOAD_CHECK_EVERY_MS, nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, commitProbeSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, tableBytesSql } from "./sql";
+import { commitPauseMsSql, LOAD_CHECK_EVERY_MS, nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
 
 export function backfillProcedureName(ctx: PlanContext): string {
   return qualified(ctx.facts.table.schema, ctx.names.backfillProcedure);
@@ -18,7 +18,7 @@ export interface BatchBounds {
 /**
  * The in-database backfill (backfill.runner "database"): a PROCEDURE that pg_cron calls and
  * that does what the client runner (run.ts) does, with the same statements: between batches the
- * same throttles (replicas' lag, long transactions, read at most once a second); each batch locks the state row, runs the batch from the checkpoint in it
+ * same throttles (replicas' lag, long transactions, a commit's time, read at most once a second); each batch locks the state row, runs the batch from the checkpoint in it
  * (its `passes` - 1 passes before the last each COMMIT, and the state row is taken again before
  * the last), writes the
  * checkpoint (with the adaptive batch size, the time spent and, at the end, the table's size)
@@ -99,6 +99,18 @@ ${session.replace(/^ {4}/gm, "      ")}    END LOOP;${retake}
     ? `jsonb_build_object('page', (cp->>'page')::bigint + size, 'done', (cp->>'page')::bigint + size >= (cp->>'pages')::bigint)`
     : // as the client runner's: done when the batch came short or ended on the upper key
       `jsonb_build_object('lastKey', coalesce(r.last::jsonb, cp->'lastKey'), 'done', r.scanned < size OR coalesce(r.last::jsonb = cp->'upperKey', false))`;
+  // the commit probe (backfill.maxCommitLatencyMs): a synchronous commit of a write of nothing, timed
+  const probe =
+    b.maxCommitLatencyMs > 0
+      ? `
+      IF pause_ms = 0 THEN
+        ${commitProbeSql(stateSchema, ctx.names.id)};
+        PERFORM set_config('synchronous_commit', 'on', true);
+        t0 := clock_timestamp();
+        COMMIT;
+        pause_ms := ${commitPauseMsSql("extract(epoch FROM clock_timestamp() - t0) * 1000", b.maxCommitLatencyMs)};
+      END IF;`
+      : "";
   const body = `
 DECLARE
   cp jsonb;
@@ -124,7 +136,7 @@ BEGIN
       SELECT * INTO load FROM (${DATABASE_LOAD_SQL}) l;
       load_checked := clock_timestamp();
       pause_ms := ${replicationPauseMsSql("load.lag", b.maxReplicationLagMs)};
-      IF pause_ms = 0 AND ${b.maxTransactionAgeMs} > 0 AND load.age > ${b.maxTransactionAgeMs} THEN pause_ms := 1000; END IF;
+      IF pause_ms = 0 AND ${b.maxTransactionAgeMs} > 0 AND load.age > ${b.maxTransactionAgeMs} THEN pause_ms := 1000; END IF;${probe}
     END IF;
     IF pause_ms > 0 THEN
       load_checked := NULL;

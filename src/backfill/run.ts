@@ -7,7 +7,7 @@ import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, passesOf, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
 import { keysetParts, physicalParts, sameKey, splitPoints, type PartCheckpoint } from "./ranges";
-import { batchBoundSql, batchSessionSql, batchUpdateSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
+import { batchBoundSql, batchSessionSql, batchUpdateSql, commitProbeSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
 import { vacuumEveryRowsOf } from "./vacuumCadence";
 import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
 
@@ -25,6 +25,9 @@ export interface BackfillResult {
   scannedThisRun: number;
   /** Connections that ran batches at once (backfill.workers, at most the parts left). */
   workers: number;
+  /** Pauses the throttles made in this run (replicas' lag, a long transaction, a slow commit), and their time in all, ms. */
+  pauses: number;
+  pausedMs: number;
 }
 
 export interface BackfillRunOptions extends ExecutorOptions {
@@ -179,9 +182,19 @@ async function estimateRows(db: ClientBase, table: string): Promise<number> {
   return Number(counted[0].n);
 }
 
-async function databaseLoad(db: ClientBase): Promise<DatabaseLoad> {
+/** The throttles' inputs; `probe` (commitProbeSql, null when maxCommitLatencyMs is 0) is committed synchronously and timed. */
+async function databaseLoad(db: ClientBase, probe: string | null): Promise<DatabaseLoad> {
   const { rows } = await db.query<{ lag: number | null; age: number | null }>(DATABASE_LOAD_SQL);
-  return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0 };
+  let commitMs: number | null = null;
+  if (probe !== null) {
+    const t0 = performance.now();
+    await db.query(`BEGIN; SET LOCAL synchronous_commit = on; ${probe}; COMMIT`).catch(async (err) => {
+      await db.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    });
+    commitMs = performance.now() - t0;
+  }
+  return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0, commitMs };
 }
 
 /** What the workers of one run share: the checkpoint as last committed, the counts, the throttles' and the VACUUM's timing. */
@@ -196,6 +209,8 @@ interface Walk {
   vacuumedAt: number;
   vacuuming: boolean;
   lastReport: number;
+  pauses: number;
+  pausedMs: number;
 }
 
 /**
@@ -223,11 +238,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const began = Date.now();
   const budgetMs = b.maxDurationMs;
   // finished: only what finishing leaves (a cover trigger a refresh found still there)
-  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0, workers: 0 };
+  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0, workers: 0, pauses: 0, pausedMs: 0 };
   let checkpoint = await prepareCheckpoint(db, ctx, start, { ...opts, runner: "client" });
   if (checkpoint.done) {
     checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
-    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
+    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0, pauses: 0, pausedMs: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
   const vacuumEvery = vacuumEveryRowsOf(b.vacuumEveryRows, total);
@@ -250,8 +265,9 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const spentBefore: TimeSpent = checkpoint.spent ?? { ms: 0, rows: 0 };
   /** A budgeted run's time spent so far, with `rowsScanned` the checkpoint's total by then (nothing without a budget). */
   const spentBy = (rowsScanned: number) => (budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (rowsScanned - scannedBefore) } });
+  const probe = b.maxCommitLatencyMs > 0 ? commitProbeSql(opts.stateSchema, idOf(ctx)) : null;
   const moveSql = { whole: moveCheckpointSql(opts.stateSchema, false), part: moveCheckpointSql(opts.stateSchema, true) };
-  const walk: Walk = { checkpoint, started: 0, batches: 0, stoppedBy: null, failed: null, loadCheckedAt: -Infinity, vacuumedAt: checkpoint.rowsUpdated, vacuuming: false, lastReport: 0 };
+  const walk: Walk = { checkpoint, started: 0, batches: 0, stoppedBy: null, failed: null, loadCheckedAt: -Infinity, vacuumedAt: checkpoint.rowsUpdated, vacuuming: false, lastReport: 0, pauses: 0, pausedMs: 0 };
   // the budget is checked between batches only; a run that was never paused does one batch at least
   const budgetUsedUp = () => budgetMs !== undefined && Date.now() - began >= budgetMs;
   const stopping = () => walk.failed !== null || walk.stoppedBy !== null;
@@ -280,7 +296,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       }
       if (Date.now() - walk.loadCheckedAt >= LOAD_CHECK_EVERY_MS) {
         walk.loadCheckedAt = Date.now();
-        const pause = loadPause(await databaseLoad(worker), b.maxReplicationLagMs, b.maxTransactionAgeMs);
+        const pause = loadPause(await databaseLoad(worker, probe), b);
         if (pause.pauseMs > 0) {
           walk.loadCheckedAt = -Infinity; // after a pause, look again before the next batch
           if (budgetUsedUp()) {
@@ -290,6 +306,8 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
           }
           const wait = budgetMs === undefined ? pause.pauseMs : Math.max(1, Math.min(pause.pauseMs, budgetMs - (Date.now() - began)));
           opts.log?.(`pgshift: backfill ${label}: ${pause.reason}, pausing ${wait} ms`);
+          walk.pauses++;
+          walk.pausedMs += wait;
           await new Promise((r) => setTimeout(r, wait));
           continue;
         }
@@ -414,7 +432,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       }),
     );
   }
-  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun, workers };
+  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun, workers, pauses: walk.pauses, pausedMs: walk.pausedMs };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { PlanContext } from "../plan/facts";
 import { convertFunctionName, dropTriggerSql } from "../sql/functions";
 import { ident, literal, qualified } from "../sql/quote";
+import { stateTableName } from "../sql/state";
 
 /**
  * A keyset batch is two statements in one transaction. The first finds the batch's end: the
@@ -243,6 +244,17 @@ export const DATABASE_LOAD_SQL =
   `SELECT coalesce((SELECT (max(extract(epoch FROM replay_lag)) * 1000)::float8 FROM pg_stat_replication), 0) AS lag, ` +
   `coalesce((SELECT (extract(epoch FROM now() - min(xact_start)) * 1000)::float8 FROM pg_stat_activity ` +
   `WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL AND backend_type = 'client backend'), 0) AS age`;
+
+/**
+ * The write the maxCommitLatencyMs throttle commits synchronously and times: the migration's
+ * state row set to itself, a change of nothing that still writes WAL (a commit with no WAL
+ * does not wait for the disk) and that no one else waits on (the batches take the row only
+ * for their last statement and commit). Both runners run it between batches, at most once a
+ * second, in its own transaction with synchronous_commit on.
+ */
+export function commitProbeSql(stateSchema: string, id: string): string {
+  return `UPDATE ${stateTableName(stateSchema)} SET backfill = backfill WHERE id = ${literal(id)}`;
+}
 
 /**
  * The cover trigger of a physical-order backfill: an application UPDATE of any column can move

@@ -1,3 +1,5 @@
+import type { BackfillSettings } from "../spec";
+
 /**
  * Adaptive batch size: aim for `targetMs` per batch. Grows at most 2x and shrinks at most 2x
  * per batch, so one slow batch (a checkpoint, a lock wait) does not collapse the size.
@@ -21,21 +23,44 @@ export interface DatabaseLoad {
   replicationLagMs: number;
   /** Age of the oldest other open transaction, ms. */
   oldestTransactionMs: number;
+  /** How long a one-row synchronous commit took, ms (COMMIT_PROBE_SQL); null when not measured (maxCommitLatencyMs 0). */
+  commitMs: number | null;
+}
+
+/** The settings the throttles read. */
+export type ThrottleSettings = Pick<BackfillSettings, "maxReplicationLagMs" | "maxTransactionAgeMs" | "maxCommitLatencyMs">;
+
+/**
+ * Whether to pause before the next batch, and why: replicas falling behind; a long
+ * transaction holding back the xmin horizon (every batch then leaves dead rows that VACUUM
+ * cannot remove until it ends); or commits waiting for the disk (commitPauseMs). 0 / null when
+ * the batch may run.
+ */
+export function loadPause(load: DatabaseLoad, t: ThrottleSettings): { pauseMs: number; reason: string | null } {
+  const lag = replicationPauseMs(load.replicationLagMs, t.maxReplicationLagMs);
+  if (lag > 0) return { pauseMs: lag, reason: `replicas lag more than ${t.maxReplicationLagMs} ms` };
+  if (t.maxTransactionAgeMs > 0 && load.oldestTransactionMs > t.maxTransactionAgeMs) {
+    return { pauseMs: 1000, reason: `a transaction has been open for more than ${t.maxTransactionAgeMs} ms` };
+  }
+  const commitMs = load.commitMs ?? 0;
+  const commit = commitPauseMs(commitMs, t.maxCommitLatencyMs);
+  if (commit > 0) return { pauseMs: commit, reason: `a commit took ${Math.round(commitMs)} ms, more than ${t.maxCommitLatencyMs} ms (backfill.maxCommitLatencyMs)` };
+  return { pauseMs: 0, reason: null };
 }
 
 /**
- * Whether to pause before the next batch, and why: replicas falling behind, or a long
- * transaction holding back the xmin horizon (every batch then leaves dead rows that VACUUM
- * cannot remove until it ends). 0 / null when the batch may run.
+ * How long to wait before the next batch given how long a synchronous commit took: 0 when
+ * within bounds, else COMMIT_PAUSE_FACTOR times the commit's time, within [250, 5000] ms.
+ * A slow commit means the disk's queue is long (the batches' WAL and the dirty pages they
+ * leave, which the checkpointer and the kernel write back): every application commit waits
+ * as long. The pause gives the disk that time to drain without new batches.
  */
-export function loadPause(load: DatabaseLoad, maxReplicationLagMs: number, maxTransactionAgeMs: number): { pauseMs: number; reason: string | null } {
-  const lag = replicationPauseMs(load.replicationLagMs, maxReplicationLagMs);
-  if (lag > 0) return { pauseMs: lag, reason: `replicas lag more than ${maxReplicationLagMs} ms` };
-  if (maxTransactionAgeMs > 0 && load.oldestTransactionMs > maxTransactionAgeMs) {
-    return { pauseMs: 1000, reason: `a transaction has been open for more than ${maxTransactionAgeMs} ms` };
-  }
-  return { pauseMs: 0, reason: null };
+export function commitPauseMs(commitMs: number, maxCommitMs: number): number {
+  if (maxCommitMs <= 0 || commitMs <= maxCommitMs) return 0;
+  return Math.min(5000, Math.max(250, Math.round(COMMIT_PAUSE_FACTOR * commitMs)));
 }
+
+export const COMMIT_PAUSE_FACTOR = 4;
 
 /** How long to wait before the next batch given the replicas' lag: 0 when within bounds. */
 export function replicationPauseMs(lagMs: number, maxLagMs: number): number {
@@ -51,6 +76,11 @@ export function replicationPauseMs(lagMs: number, maxLagMs: number): number {
 export function nextBatchSizeSql(current: string, elapsedMs: string, targetMs: number, min: number, max: number): string {
   const factor = `CASE WHEN ${elapsedMs} <= 0 THEN 2 ELSE least(2, greatest(0.5, ${targetMs} / ${elapsedMs})) END`;
   return `greatest(${min}, least(${max}, round(${current} * ${factor})))::bigint`;
+}
+
+export function commitPauseMsSql(commitMs: string, maxCommitMs: number): string {
+  if (maxCommitMs <= 0) return "0";
+  return `CASE WHEN ${commitMs} <= ${maxCommitMs} THEN 0 ELSE least(5000, greatest(250, round(${COMMIT_PAUSE_FACTOR} * ${commitMs}))) END`;
 }
 
 export function replicationPauseMsSql(lagMs: string, maxLagMs: number): string {

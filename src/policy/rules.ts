@@ -128,9 +128,9 @@ export function lockViolations(lock: LockPolicy, settings: PolicySettings): stri
   return out;
 }
 
-/** Whether any of the backfill's throttles is on: a pause between batches, the replication-lag or the transaction-age check. */
+/** Whether any of the backfill's throttles is on: a pause between batches, the replication-lag, the transaction-age or the commit-latency check. */
 export function throttled(backfill: BackfillSettings): boolean {
-  return backfill.pauseMs > 0 || backfill.maxReplicationLagMs > 0 || backfill.maxTransactionAgeMs > 0;
+  return backfill.pauseMs > 0 || backfill.maxReplicationLagMs > 0 || backfill.maxTransactionAgeMs > 0 || backfill.maxCommitLatencyMs > 0;
 }
 
 /** A Backfill child with every throttle off on a table larger than the setting allows. */
@@ -139,7 +139,7 @@ export function throttleViolation(child: ChildView, settings: PolicySettings): s
   const bytes = child.observed.tableBytes;
   if (bytes <= settings.maxUnthrottledTableBytes) return undefined;
   return (
-    `${migrationName(child)}: the backfill runs with no throttle (backfill.pauseMs, maxReplicationLagMs and maxTransactionAgeMs are all 0) on a table of ${bytes} bytes, ` +
+    `${migrationName(child)}: the backfill runs with no throttle (backfill.pauseMs, maxReplicationLagMs, maxTransactionAgeMs and maxCommitLatencyMs are all 0) on a table of ${bytes} bytes, ` +
     `above ${settings.maxUnthrottledTableBytes}: set at least one of them (e.g. maxReplicationLagMs: 10000, the default).`
   );
 }

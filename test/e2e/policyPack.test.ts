@@ -66,7 +66,7 @@ describe("the policy pack through the real pulumi preview and up", function () {
         column: "file_size",
         stage: config.require("stage") as Stage,
         ...(lockRetries !== undefined ? { lockRetries } : {}),
-        ...(config.getBoolean("unthrottled") ? { backfill: { maxReplicationLagMs: 0 } } : {}),
+        ...(config.getBoolean("unthrottled") ? { backfill: { maxReplicationLagMs: 0, maxCommitLatencyMs: 0 } } : {}),
       });
       if (config.getBoolean("second")) new ColumnTypeChange(`${name}-chunk-size`, { ...common, column: "chunk_size", stage: "expand" });
     };

@@ -4,13 +4,13 @@
  * schedules the job and returns at once; the job's progress grows in refresh; a writer during
  * the job loses nothing and its UPDATEs wait little behind the batches' row locks; the next
  * apply after the end removes the job and the procedure; removing the child mid-way unschedules
- * the job, ends its run and drops the procedure. The procedure's SQL twins of the batch-size and
- * replication-pause rules give the numbers of the TypeScript ones.
+ * the job, ends its run and drops the procedure. The procedure's SQL twins of the batch-size,
+ * replication-pause and commit-pause rules give the numbers of the TypeScript ones.
  */
 import assert from "node:assert/strict";
 import type { BudgetedCheckpoint } from "../../src/backfill/checkpoint";
 import { backfillJobName, vacuumJobName } from "../../src/backfill/cron";
-import { nextBatchSize, nextBatchSizeSql, replicationPauseMs, replicationPauseMsSql } from "../../src/backfill/throttle";
+import { commitPauseMs, commitPauseMsSql, nextBatchSize, nextBatchSizeSql, replicationPauseMs, replicationPauseMsSql } from "../../src/backfill/throttle";
 import type { ColumnChangeSpec } from "../../src/spec";
 import { cronTestsApply, startCronServer, type CronServer } from "../support/cronServer";
 import { withClient, type TestDatabase } from "../support/pg";
@@ -63,6 +63,10 @@ describe("the in-database backfill (pg_cron)", function () {
       for (const [lag, max] of [[0, 10_000], [10_500, 10_000], [20_000, 10_000], [30_000, 0]] as const) {
         const { rows } = await c.query<{ n: string }>(`SELECT ${replicationPauseMsSql(`${lag}::float8`, max)} AS n`);
         assert.equal(Number(rows[0].n), replicationPauseMs(lag, max), `lag ${lag}, max ${max}`);
+      }
+      for (const [commit, max] of [[3, 50], [50, 50], [51, 50], [120.4, 50], [2000, 50], [900, 0]] as const) {
+        const { rows } = await c.query<{ n: string }>(`SELECT ${commitPauseMsSql(`${commit}::float8`, max)} AS n`);
+        assert.equal(Number(rows[0].n), commitPauseMs(commit, max), `commit ${commit} ms, max ${max}`);
       }
     });
   });

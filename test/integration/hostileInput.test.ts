@@ -227,7 +227,7 @@ describe("hostile and odd input (real PostgreSQL)", function () {
     // nonsensical numbers in every numeric option
     const NUMERIC_OPTIONS: { field: string; set: (v: unknown) => AnyInput; zeroAllowed: boolean }[] = [
       ...(["batchSize", "maxBatchSize", "targetBatchMs", "maxDurationMs"] as const).map((f) => ({ field: `backfill.${f}`, set: (v: unknown) => ({ backfill: { [f]: v } }), zeroAllowed: false })),
-      ...(["pauseMs", "maxReplicationLagMs", "maxTransactionAgeMs"] as const).map((f) => ({ field: `backfill.${f}`, set: (v: unknown) => ({ backfill: { [f]: v } }), zeroAllowed: true })),
+      ...(["pauseMs", "maxReplicationLagMs", "maxTransactionAgeMs", "maxCommitLatencyMs"] as const).map((f) => ({ field: `backfill.${f}`, set: (v: unknown) => ({ backfill: { [f]: v } }), zeroAllowed: true })),
       ...(["lockTimeoutMs", "lockRetries", "maxLockTimeoutMs"] as const).map((f) => ({ field: f, set: (v: unknown) => ({ [f]: v }), zeroAllowed: false })),
     ];
     const NONSENSE: { value: unknown; shown: string }[] = [

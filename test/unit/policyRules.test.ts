@@ -96,14 +96,14 @@ describe("policy rules: lock settings", () => {
 describe("policy rules: backfill throttle by table size", () => {
   const big = (backfill: Record<string, number>, bytes: number) => ({ ...child("backfill", null, {}, { backfill }), observed: { table: TABLE, recordedStage: null, tableBytes: bytes } });
   const s = { ...DEFAULT_POLICY_SETTINGS, maxUnthrottledTableBytes: 1000 };
-  const off = { maxReplicationLagMs: 0, pauseMs: 0, maxTransactionAgeMs: 0 };
+  const off = { maxReplicationLagMs: 0, pauseMs: 0, maxTransactionAgeMs: 0, maxCommitLatencyMs: 0 };
 
   it("refuses every throttle off above the size, names the size", () => {
     assert.match(throttleViolation(big(off, 1001), s) ?? "", /no throttle .* on a table of 1001 bytes, above 1000/);
   });
   it("allows it at or below the size, and any one throttle above it", () => {
     assert.equal(throttleViolation(big(off, 1000), s), undefined);
-    for (const on of [{ pauseMs: 10 }, { maxReplicationLagMs: 10 }, { maxTransactionAgeMs: 10 }]) {
+    for (const on of [{ pauseMs: 10 }, { maxReplicationLagMs: 10 }, { maxTransactionAgeMs: 10 }, { maxCommitLatencyMs: 10 }]) {
       assert.equal(throttleViolation(big({ ...off, ...on }, 10 ** 12), s), undefined, JSON.stringify(on));
     }
   });

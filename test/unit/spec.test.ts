@@ -28,7 +28,7 @@ describe("parseSpec", () => {
       toType: "bigint",
       stage: "expand",
       allowNarrowing: false,
-      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, runner: "client", order: "auto", vacuumEveryRows: "auto", workers: 1, passes: 8 },
+      backfill: { batchSize: 5000, maxBatchSize: 50000, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 10000, maxTransactionAgeMs: 0, maxCommitLatencyMs: 50, runner: "client", order: "auto", vacuumEveryRows: "auto", workers: 1, passes: 8 },
       lock: { lockTimeoutMs: 100, lockRetries: 10, maxLockTimeoutMs: 5000 },
     });
   });
@@ -54,7 +54,7 @@ describe("parseSpec", () => {
       using: " file_size::numeric ",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1, passes: 1 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, maxCommitLatencyMs: 0, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1, passes: 1 },
       lockTimeoutMs: 20,
       lockRetries: 1,
       maxLockTimeoutMs: 20,
@@ -68,7 +68,7 @@ describe("parseSpec", () => {
       using: "file_size::numeric",
       reverseUsing: "round(file_size)::integer",
       allowNarrowing: true,
-      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1, passes: 1 },
+      backfill: { batchSize: 100, maxBatchSize: 100, pauseMs: 0, targetBatchMs: 50, maxReplicationLagMs: 0, maxTransactionAgeMs: 60000, maxCommitLatencyMs: 0, runner: "database", order: "physical", vacuumEveryRows: 0, workers: 1, passes: 1 },
       lock: { lockTimeoutMs: 20, lockRetries: 1, maxLockTimeoutMs: 20 },
       stateSchema: "pgshift_state",
     });
@@ -84,6 +84,7 @@ describe("parseSpec", () => {
         targetBatchMs: 2_147_483_647,
         maxReplicationLagMs: 2_147_483_647,
         maxTransactionAgeMs: 2_147_483_647,
+        maxCommitLatencyMs: 2_147_483_647,
         vacuumEveryRows: Number.MAX_SAFE_INTEGER,
         workers: 16,
         passes: 32,
@@ -99,6 +100,7 @@ describe("parseSpec", () => {
       targetBatchMs: 2_147_483_647,
       maxReplicationLagMs: 2_147_483_647,
       maxTransactionAgeMs: 2_147_483_647,
+      maxCommitLatencyMs: 2_147_483_647,
       runner: "client",
       order: "auto",
       vacuumEveryRows: Number.MAX_SAFE_INTEGER,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadPause, nextBatchSize, replicationPauseMs } from "../../src/backfill/throttle";
+import { commitPauseMs, loadPause, nextBatchSize, replicationPauseMs } from "../../src/backfill/throttle";
 
 const MIN = 100;
 const MAX = 50_000;
@@ -58,22 +58,47 @@ describe("replicationPauseMs", () => {
   }
 });
 
+describe("commitPauseMs", () => {
+  const cases: { commitMs: number; maxMs: number; expected: number }[] = [
+    { commitMs: 3, maxMs: 50, expected: 0 },
+    { commitMs: 50, maxMs: 50, expected: 0 },
+    { commitMs: 51, maxMs: 50, expected: 250 }, // 4x is 204: at least 250 ms once over
+    { commitMs: 300, maxMs: 50, expected: 1200 }, // 4x the commit's time
+    { commitMs: 2000, maxMs: 50, expected: 5000 }, // at most 5 s, then measured again
+    { commitMs: 999_999, maxMs: 0, expected: 0 }, // 0 disables the check
+  ];
+  for (const c of cases) {
+    it(`commit ${c.commitMs} ms, max ${c.maxMs} ms -> pause ${c.expected} ms`, () => {
+      assert.equal(commitPauseMs(c.commitMs, c.maxMs), c.expected);
+    });
+  }
+});
+
 describe("loadPause", () => {
-  const calm = { replicationLagMs: 0, oldestTransactionMs: 0 };
-  it("runs the batch when replicas keep up and no transaction is too old", () => {
-    assert.deepEqual(loadPause(calm, 10000, 60000), { pauseMs: 0, reason: null });
+  const calm = { replicationLagMs: 0, oldestTransactionMs: 0, commitMs: 2 };
+  const settings = { maxReplicationLagMs: 10000, maxTransactionAgeMs: 60000, maxCommitLatencyMs: 50 };
+  it("runs the batch when replicas keep up, no transaction is too old and commits are quick", () => {
+    assert.deepEqual(loadPause(calm, settings), { pauseMs: 0, reason: null });
   });
   it("pauses for replication lag first", () => {
-    assert.deepEqual(loadPause({ replicationLagMs: 12000, oldestTransactionMs: 999999 }, 10000, 60000), {
+    assert.deepEqual(loadPause({ replicationLagMs: 12000, oldestTransactionMs: 999999, commitMs: 999 }, settings), {
       pauseMs: 2000,
       reason: "replicas lag more than 10000 ms",
     });
   });
   it("pauses while a transaction is older than maxTransactionAgeMs, and never when the check is off (0)", () => {
-    assert.deepEqual(loadPause({ replicationLagMs: 0, oldestTransactionMs: 61000 }, 10000, 60000), {
+    assert.deepEqual(loadPause({ ...calm, oldestTransactionMs: 61000 }, settings), {
       pauseMs: 1000,
       reason: "a transaction has been open for more than 60000 ms",
     });
-    assert.deepEqual(loadPause({ replicationLagMs: 0, oldestTransactionMs: 61000 }, 10000, 0), { pauseMs: 0, reason: null });
+    assert.deepEqual(loadPause({ ...calm, oldestTransactionMs: 61000 }, { ...settings, maxTransactionAgeMs: 0 }), { pauseMs: 0, reason: null });
+  });
+  it("pauses while a commit takes longer than maxCommitLatencyMs, and never when it was not measured or the check is off", () => {
+    assert.deepEqual(loadPause({ ...calm, commitMs: 120.4 }, settings), {
+      pauseMs: 482,
+      reason: "a commit took 120 ms, more than 50 ms (backfill.maxCommitLatencyMs)",
+    });
+    assert.deepEqual(loadPause({ ...calm, commitMs: null }, settings), { pauseMs: 0, reason: null });
+    assert.deepEqual(loadPause({ ...calm, commitMs: 120 }, { ...settings, maxCommitLatencyMs: 0 }), { pauseMs: 0, reason: null });
   });
 });
