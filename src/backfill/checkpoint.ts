@@ -32,6 +32,9 @@ export interface BudgetedCheckpoint extends BackfillCheckpoint {
   tableBytesAfter?: number;
   /** VACUUMs the client runner ran (the in-database runner's are its VACUUM job's). */
   vacuums?: number;
+  /** Pauses the throttles made before batches (replicas' lag, a long transaction, a slow commit), and their time in all, ms: both runners, every run. */
+  pauses?: number;
+  pausedMs?: number;
   /**
    * Keyset order: whether the key's first column follows the table's pages (pg_stats.correlation
    * at least CLUSTERED_CORRELATION), read once when the backfill starts. The batches make their

@@ -1,7 +1,7 @@
 import type { PlanContext } from "../plan/facts";
 import { dollarQuote } from "../sql/dollarQuote";
 import { literal, qualified } from "../sql/quote";
-import { stateTableName } from "../sql/state";
+import { countPauseSql, stateTableName } from "../sql/state";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, commitProbeSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, tableBytesSql } from "./sql";
 import { commitPauseMsSql, LOAD_CHECK_EVERY_MS, nextBatchSizeSql, replicationPauseMsSql } from "./throttle";
 
@@ -140,6 +140,7 @@ BEGIN
     END IF;
     IF pause_ms > 0 THEN
       load_checked := NULL;
+      EXECUTE ${literal(countPauseSql(stateSchema))} USING ${id}, pause_ms;
       COMMIT;
       PERFORM pg_sleep(pause_ms / 1000.0);
       CONTINUE;

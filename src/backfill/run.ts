@@ -2,7 +2,7 @@ import type { ClientBase } from "pg";
 import { reltuples } from "../catalog/tableSize";
 import { withLockRetry, type ExecutorOptions } from "../db/executor";
 import { saveCheckpoint } from "../db/state";
-import { countVacuumSql, moveCheckpointSql } from "../sql/state";
+import { countPauseSql, countVacuumSql, moveCheckpointSql } from "../sql/state";
 import type { PlanContext } from "../plan/facts";
 import { finishCheckpoint, passesOf, prepareCheckpoint, type BudgetedCheckpoint } from "./checkpoint";
 import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progress";
@@ -25,9 +25,6 @@ export interface BackfillResult {
   scannedThisRun: number;
   /** Connections that ran batches at once (backfill.workers, at most the parts left). */
   workers: number;
-  /** Pauses the throttles made in this run (replicas' lag, a long transaction, a slow commit), and their time in all, ms. */
-  pauses: number;
-  pausedMs: number;
 }
 
 export interface BackfillRunOptions extends ExecutorOptions {
@@ -209,8 +206,6 @@ interface Walk {
   vacuumedAt: number;
   vacuuming: boolean;
   lastReport: number;
-  pauses: number;
-  pausedMs: number;
 }
 
 /**
@@ -238,11 +233,11 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const began = Date.now();
   const budgetMs = b.maxDurationMs;
   // finished: only what finishing leaves (a cover trigger a refresh found still there)
-  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0, workers: 0, pauses: 0, pausedMs: 0 };
+  if (start?.done) return { checkpoint: await finishCheckpoint(db, ctx, start, opts, false), batches: 0, elapsedMs: 0, stoppedBy: null, total: null, scannedThisRun: 0, workers: 0 };
   let checkpoint = await prepareCheckpoint(db, ctx, start, { ...opts, runner: "client" });
   if (checkpoint.done) {
     checkpoint = await finishCheckpoint(db, ctx, checkpoint, opts);
-    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0, pauses: 0, pausedMs: 0 };
+    return { checkpoint, batches: 0, elapsedMs: Date.now() - began, stoppedBy: null, total: 0, scannedThisRun: 0, workers: 0 };
   }
   const total = await estimateRows(db, t.qualifiedName);
   const vacuumEvery = vacuumEveryRowsOf(b.vacuumEveryRows, total);
@@ -267,7 +262,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
   const spentBy = (rowsScanned: number) => (budgetMs === undefined ? {} : { spent: { ms: spentBefore.ms + (Date.now() - began), rows: spentBefore.rows + (rowsScanned - scannedBefore) } });
   const probe = b.maxCommitLatencyMs > 0 ? commitProbeSql(opts.stateSchema, idOf(ctx)) : null;
   const moveSql = { whole: moveCheckpointSql(opts.stateSchema, false), part: moveCheckpointSql(opts.stateSchema, true) };
-  const walk: Walk = { checkpoint, started: 0, batches: 0, stoppedBy: null, failed: null, loadCheckedAt: -Infinity, vacuumedAt: checkpoint.rowsUpdated, vacuuming: false, lastReport: 0, pauses: 0, pausedMs: 0 };
+  const walk: Walk = { checkpoint, started: 0, batches: 0, stoppedBy: null, failed: null, loadCheckedAt: -Infinity, vacuumedAt: checkpoint.rowsUpdated, vacuuming: false, lastReport: 0 };
   // the budget is checked between batches only; a run that was never paused does one batch at least
   const budgetUsedUp = () => budgetMs !== undefined && Date.now() - began >= budgetMs;
   const stopping = () => walk.failed !== null || walk.stoppedBy !== null;
@@ -306,8 +301,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
           }
           const wait = budgetMs === undefined ? pause.pauseMs : Math.max(1, Math.min(pause.pauseMs, budgetMs - (Date.now() - began)));
           opts.log?.(`pgshift: backfill ${label}: ${pause.reason}, pausing ${wait} ms`);
-          walk.pauses++;
-          walk.pausedMs += wait;
+          walk.checkpoint = (await worker.query<{ backfill: BudgetedCheckpoint }>(countPauseSql(opts.stateSchema), [idOf(ctx), wait])).rows[0].backfill;
           await new Promise((r) => setTimeout(r, wait));
           continue;
         }
@@ -432,7 +426,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       }),
     );
   }
-  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun, workers, pauses: walk.pauses, pausedMs: walk.pausedMs };
+  return { checkpoint, batches: walk.batches, elapsedMs, stoppedBy: walk.stoppedBy, total, scannedThisRun, workers };
 }
 
 /**

@@ -42,6 +42,14 @@ export function countVacuumSql(stateSchema: string): string {
   return `UPDATE ${stateTableName(stateSchema)} SET backfill = backfill || jsonb_build_object('vacuums', coalesce((backfill->>'vacuums')::bigint, 0) + 1), updated_at = now() WHERE id = $1 RETURNING backfill`;
 }
 
+/** Counts a throttle's pause in the checkpoint ($1 the id, $2 its ms), both runners; returns the checkpoint as it now is. */
+export function countPauseSql(stateSchema: string): string {
+  return (
+    `UPDATE ${stateTableName(stateSchema)} SET backfill = backfill || jsonb_build_object('pauses', coalesce((backfill->>'pauses')::bigint, 0) + 1, ` +
+    `'pausedMs', coalesce((backfill->>'pausedMs')::float8, 0) + $2::float8), updated_at = now() WHERE id = $1 RETURNING backfill`
+  );
+}
+
 /** The backfill checkpoint ($1 the id, $2 the checkpoint as JSON), in the batch's transaction. */
 export function saveCheckpointSql(stateSchema: string): string {
   return `UPDATE ${stateTableName(stateSchema)} SET backfill = $2, updated_at = now() WHERE id = $1`;

@@ -2,12 +2,12 @@
  * backfill.maxCommitLatencyMs on a real server, both runners: commits made slow at the
  * throttle's own probe (support/slowCommits.ts, the first SLOW_PROBES probes wait SLEEP_MS at
  * COMMIT). Over the limit, each slow probe is followed by a pause of 4x its time before the
- * next probe, and the batches resume once a probe is quick, the backfill ending whole; under a
+ * next probe, counted in the checkpoint, and the batches resume once a probe is quick, the backfill ending whole; under a
  * limit above the slow commits' time the first batch follows the first probe at once; at 0 no
  * probe runs.
  */
 import assert from "node:assert/strict";
-import { runBackfill } from "../../src/backfill/run";
+import { runBackfill, type BudgetedCheckpoint } from "../../src/backfill/run";
 import { stateTableName } from "../../src/sql/state";
 import type { ColumnChangeSpec } from "../../src/spec";
 import { cronTestsApply, startCronServer, type CronServer } from "../support/cronServer";
@@ -32,6 +32,12 @@ async function prepare(url: string, table: string, spec: ColumnChangeSpec): Prom
 function assertPausedAfterSlowProbes(gaps: Array<number | null>): void {
   assert.ok(gaps.length > SLOW_PROBES, `a quick probe after the slow ones: ${JSON.stringify(gaps)}`);
   for (const gap of gaps.slice(0, SLOW_PROBES)) assert.ok(gap !== null && gap >= 0.95 * 5 * SLEEP_MS, `a pause after a slow probe: ${JSON.stringify(gaps)}`);
+}
+
+/** The checkpoint counts the slow probes' pauses and their time (4x at least SLEEP_MS each). */
+function assertPausesCounted(cp: BudgetedCheckpoint): void {
+  assert.equal(cp.pauses, SLOW_PROBES, JSON.stringify(cp));
+  assert.ok((cp.pausedMs ?? 0) >= SLOW_PROBES * 4 * SLEEP_MS, `${cp.pausedMs} ms paused`);
 }
 
 async function assertFilled(url: string, table: string): Promise<void> {
@@ -66,17 +72,16 @@ describe("backfill.maxCommitLatencyMs: the client runner", function () {
     const paused = lines.filter((l) => l.includes("(backfill.maxCommitLatencyMs)"));
     assert.equal(paused.length, SLOW_PROBES, lines.join("\n"));
     for (const l of paused) assert.match(l, /: a commit took 2\d\d ms, more than 100 ms \(backfill\.maxCommitLatencyMs\), pausing (8\d\d|9\d\d|1\d\d\d) ms$/);
-    assert.equal(r.pauses, SLOW_PROBES);
-    assert.ok(r.pausedMs >= SLOW_PROBES * 4 * SLEEP_MS, `${r.pausedMs} ms paused`);
+    assertPausesCounted(r.checkpoint);
   });
 
   it("does not pause for commits under the limit, and does not probe at 0", async () => {
     const under = await run("slow_b", 1000);
-    assert.equal(under.r.pauses, 0);
+    assert.equal(under.r.checkpoint.pauses, undefined);
     // the first probe's next write is the first batch's checkpoint, right after its commit
     assert.ok(under.gaps[0] !== null && under.gaps[0] < 3 * SLEEP_MS, JSON.stringify(under.gaps));
     const off = await run("slow_c", 0);
-    assert.deepEqual([off.r.pauses, off.gaps], [0, []]);
+    assert.deepEqual([off.r.checkpoint.pauses, off.gaps], [undefined, []]);
   });
 });
 
@@ -104,6 +109,7 @@ describe("backfill.maxCommitLatencyMs: the database runner (pg_cron)", function 
     // pg_cron starts jobs at the minute
     await waitFor("the job to finish", async () => (await migrationRow(db.url, table, "v"))?.backfill?.done === true, 150_000, 500);
     assertPausedAfterSlowProbes(await withClient(db.url, probeGaps));
+    assertPausesCounted((await migrationRow(db.url, table, "v"))!.backfill as BudgetedCheckpoint);
     await assertFilled(db.url, table);
   });
 });

@@ -34,7 +34,7 @@ async function checkpointOf(s: Session, row: MigrationRow, m: PlanContext): Prom
 /** What the outputs say of the table's size and the vacuuming (bloat), and how the batches walk (order, passes), from the checkpoint. */
 function sizes(c: BudgetedCheckpoint | null, backfill: BackfillSettings): Record<string, unknown> {
   if (!c) return {};
-  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, order: c.order, passes: c.order ? passesOf(backfill, c) : undefined, runner: c.runner };
+  const pick = { tableBytesBefore: c.tableBytesBefore, tableBytesAfter: c.tableBytesAfter, vacuums: c.vacuums, pauses: c.pauses, pausedMs: c.pausedMs, order: c.order, passes: c.order ? passesOf(backfill, c) : undefined, runner: c.runner };
   return Object.fromEntries(Object.entries(pick).filter(([, v]) => v !== undefined));
 }
 
@@ -69,8 +69,6 @@ export const backfill: ChildHandler = {
       let batches = 0;
       let elapsedMs = 0;
       let workers = 0;
-      let pauses = 0;
-      let pausedMs = 0;
       let pending: { m: PlanContext; cp: BudgetedCheckpoint; stoppedBy?: string | null; total?: number | null } | null = null;
       let rootCp: BudgetedCheckpoint | null = null;
       for (const m of members) {
@@ -87,15 +85,13 @@ export const backfill: ChildHandler = {
           batches += r.batches;
           elapsedMs += r.elapsedMs;
           workers = Math.max(workers, r.workers);
-          pauses += r.pauses;
-          pausedMs += r.pausedMs;
           if (!cp.done) pending = { m, cp, stoppedBy: r.stoppedBy, total: r.total };
         }
         if (m.names.id === row.id) rootCp = cp;
         scanned += cp?.rowsScanned ?? 0;
         updated += cp?.rowsUpdated ?? 0;
       }
-      const base = { stage: "expand", ...(chosen.runner === "database" ? { runner: "database" } : {}), rowsScanned: scanned, rowsUpdated: updated, ...(chosen.runner === "client" ? { batches, elapsedMs, workers, pauses, pausedMs } : {}), ...sizes(rootCp, s.spec.backfill) };
+      const base = { stage: "expand", ...(chosen.runner === "database" ? { runner: "database" } : {}), rowsScanned: scanned, rowsUpdated: updated, ...(chosen.runner === "client" ? { batches, elapsedMs, workers } : {}), ...sizes(rootCp, s.spec.backfill) };
       if (!pending) return { ...base, done: true, progress: progressText({ scanned, total: null, done: true }) };
       // a budget that ran out is no failure: the up goes on, ShadowIndexes and Cutover wait for it
       const { progress, eta } = await standing(s, pending.m, pending.cp, family);

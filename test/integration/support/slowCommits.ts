@@ -3,8 +3,8 @@
  * (backfill.maxCommitLatencyMs): a deferred constraint trigger on pgshift's state table sleeps
  * at the COMMIT of the throttle's probe (its write of nothing, the state row set to itself), for
  * the first `slowProbes` probes only, so the backfill can end once they are past. A second
- * trigger notes when each checkpoint write ran: the log tells how long after each probe the next
- * probe or batch came.
+ * trigger notes when each batch's checkpoint write ran (its count of batches moved): the log
+ * tells how long after each probe the next probe or batch came.
  */
 import type { Client } from "pg";
 
@@ -29,7 +29,7 @@ export async function slowProbeCommits(c: Client, stateTable: string, sleepMs: n
       RETURN NULL;
     END $$;
     CREATE TRIGGER log_checkpoint AFTER UPDATE ON ${stateTable}
-      FOR EACH ROW WHEN (OLD.backfill IS DISTINCT FROM NEW.backfill) EXECUTE FUNCTION log_checkpoint();`);
+      FOR EACH ROW WHEN (OLD.backfill->'batches' IS DISTINCT FROM NEW.backfill->'batches') EXECUTE FUNCTION log_checkpoint();`);
 }
 
 /** Each probe in order, with the ms from its write to the next write of the log (the next probe or checkpoint); null for the last. */
