@@ -80,6 +80,12 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
     assert.ok(db.some((s) => s.startsWith("-- pg_cron, every minute until done: CALL")));
   });
 
+  it("preview shows the commit probe where backfill.maxCommitLatencyMs is on, and not at 0", () => {
+    const probe = `-- at most once a second, with synchronous_commit = on, timed (backfill.maxCommitLatencyMs): UPDATE "public"."pgshift_migrations" SET backfill = backfill WHERE id = 'public.contentcuration_file.file_size'`;
+    assert.ok(backfillPreview(fileContext(), "public").includes(probe));
+    assert.equal(backfillPreview(fileContext({}, { backfill: { maxCommitLatencyMs: 0 } }), "public").some((s) => s.includes("maxCommitLatencyMs")), false);
+  });
+
   it("job names fit cron.job's 63 bytes and stay distinct; the cron database is reached with the same credentials", () => {
     const long = backfillJobName("db_runner_mx4rkee6_554480", "public.cron_removed.file_size");
     const other = backfillJobName("db_runner_mx4rkee6_554480", "public.cron_removed.file_size2");
