@@ -5,21 +5,24 @@
  * of an expand whose program, library and dynamic provider all come from that project's
  * node_modules, never from the repo.
  *
- * Everything lives in one scratch dir below .work/tarball/ (removed at the end of the run).
- * Below .work/ a `node_modules/pgshift` symlink points at the repo (test/support/pulumi.ts), so
- * a broken install could silently fall back to the repo's code: the test checks where
- * `pgshift` resolves from the project, and a preload script (NODE_OPTIONS) records the file the
+ * Everything lives in one scratch dir in the system's temporary directory, outside the repo
+ * (removed at the end of the run): below the repo, TypeScript and Node would find the repo's
+ * node_modules by walking up (its devDependencies' types among them: the type check once passed
+ * there while a user's project lacked @types/pg), and .work/'s `node_modules/pgshift` symlink
+ * (test/support/pulumi.ts) points at the repo's code. The test also checks where `pgshift`
+ * resolves from the project, and a preload script (NODE_OPTIONS) records the file the
  * dynamic-provider processes actually load for `require("pgshift/provider")`.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describeTableSchema } from "../support/catalog";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/pg";
-import { collectOutput, createStack, isolateProgramChannels, repoRoot, scratchDir, type AutomationModule } from "../support/pulumi";
+import { collectOutput, createStack, isolateProgramChannels, repoRoot, type AutomationModule } from "../support/pulumi";
 
 const execFileAsync = promisify(execFile);
 
@@ -75,7 +78,7 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
     let root: string;
 
     before(async () => {
-        root = scratchDir("tarball", "install");
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "pgshift-tarball-"));
         db = await createTestDatabase("tarball");
         await withClient(db.url, async (c) => {
             await c.query(`CREATE TABLE ${TABLE} (id serial PRIMARY KEY, n integer)`);
