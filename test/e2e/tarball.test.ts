@@ -239,6 +239,7 @@ describe("the packed tarball, installed into a fresh Pulumi project", function (
             projectName: "pgshift-tarball",
             program,
             workDir: project,
+            installsPgshift: true,
             automation,
             envVars: { NODE_OPTIONS: `--require ${probe}`, PGSHIFT_PROBE_LOG: probeLog },
             // the installed policy pack's analyzer script, for this CLI without pulumi-language-nodejs

@@ -202,8 +202,14 @@ export interface CreateStackOptions {
      * several stacks (or stackBackendDir(stack)) to share one.
      */
     backendDir?: string;
-    /** Defaults to a fresh dir below .work/stacks/; must lie below .work/ (for pgshift resolution). */
+    /**
+     * Defaults to a fresh dir below .work/stacks/; must lie below .work/ (for pgshift resolution:
+     * .work/node_modules/pgshift links the repo), unless the project installs pgshift itself
+     * (`installsPgshift`).
+     */
     workDir?: string;
+    /** The project at workDir has pgshift in its own node_modules (test/e2e/tarball.test.ts): workDir may lie anywhere. */
+    installsPgshift?: boolean;
     /** Extra environment for the CLI (and so for the dynamic-provider processes it starts). */
     envVars?: Record<string, string>;
     /** Directories put first on the CLI's PATH (plugins it finds there, e.g. the policy pack's analyzer script). */
@@ -251,7 +257,7 @@ export async function createStack(opts: CreateStackOptions): Promise<Stack> {
     const stackName = opts.stackName ?? "test";
     const workDir = opts.workDir ?? scratchDir("stacks", `${opts.projectName}-${stackName}`);
     const rel = path.relative(workRoot, path.resolve(workDir));
-    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+    if (!opts.installsPgshift && (rel.startsWith("..") || path.isAbsolute(rel))) {
         throw new Error(`createStack: workDir ${workDir} must lie below ${workRoot} (pgshift/provider resolution)`);
     }
     fs.mkdirSync(workDir, { recursive: true });
