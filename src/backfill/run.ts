@@ -9,7 +9,7 @@ import { budgetStopLine, progressLine, sizeLine, type TimeSpent } from "./progre
 import { keysetParts, physicalParts, sameKey, splitPoints, type PartCheckpoint } from "./ranges";
 import { batchBoundSql, batchSessionSql, batchUpdateSql, commitProbeSql, DATABASE_LOAD_SQL, physicalBatchSql, physicalPassSql, sampleKeysSql, vacuumSql } from "./sql";
 import { vacuumEveryRowsOf } from "./vacuumCadence";
-import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad } from "./throttle";
+import { LOAD_CHECK_EVERY_MS, loadPause, nextBatchSize, type DatabaseLoad, type ThrottleSettings } from "./throttle";
 
 export type { BudgetedCheckpoint } from "./checkpoint";
 
@@ -179,19 +179,28 @@ async function estimateRows(db: ClientBase, table: string): Promise<number> {
   return Number(counted[0].n);
 }
 
-/** The throttles' inputs; `probe` (commitProbeSql, null when maxCommitLatencyMs is 0) is committed synchronously and timed. */
-async function databaseLoad(db: ClientBase, probe: string | null): Promise<DatabaseLoad> {
+/** The throttles' inputs read in one query (the commit's time not yet: commitMs null). */
+async function databaseLoad(db: ClientBase): Promise<DatabaseLoad> {
   const { rows } = await db.query<{ lag: number | null; age: number | null }>(DATABASE_LOAD_SQL);
-  let commitMs: number | null = null;
-  if (probe !== null) {
-    const t0 = performance.now();
-    await db.query(`BEGIN; SET LOCAL synchronous_commit = on; ${probe}; COMMIT`).catch(async (err) => {
-      await db.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    });
-    commitMs = performance.now() - t0;
-  }
-  return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0, commitMs };
+  return { replicationLagMs: rows[0]?.lag ?? 0, oldestTransactionMs: rows[0]?.age ?? 0, commitMs: null };
+}
+
+/** How long `probe` (commitProbeSql) takes to commit with synchronous_commit on, ms. */
+async function commitMsOf(db: ClientBase, probe: string): Promise<number> {
+  const t0 = performance.now();
+  await db.query(`BEGIN; SET LOCAL synchronous_commit = on; ${probe}; COMMIT`).catch(async (err) => {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  });
+  return performance.now() - t0;
+}
+
+/** Whether to pause before the next batch: the commit probe runs only where the other throttles let the batch run, as in the procedure. */
+async function throttlePause(db: ClientBase, probe: string | null, b: ThrottleSettings): Promise<ReturnType<typeof loadPause>> {
+  const load = await databaseLoad(db);
+  const pause = loadPause(load, b);
+  if (pause.pauseMs > 0 || probe === null) return pause;
+  return loadPause({ ...load, commitMs: await commitMsOf(db, probe) }, b);
 }
 
 /** What the workers of one run share: the checkpoint as last committed, the counts, the throttles' and the VACUUM's timing. */
@@ -291,7 +300,7 @@ export async function runBackfill(db: ClientBase, ctx: PlanContext, start: Budge
       }
       if (Date.now() - walk.loadCheckedAt >= LOAD_CHECK_EVERY_MS) {
         walk.loadCheckedAt = Date.now();
-        const pause = loadPause(await databaseLoad(worker, probe), b);
+        const pause = await throttlePause(worker, probe, b);
         if (pause.pauseMs > 0) {
           walk.loadCheckedAt = -Infinity; // after a pause, look again before the next batch
           if (budgetUsedUp()) {
