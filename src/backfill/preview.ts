@@ -12,7 +12,7 @@ import { backfillStatements, commitProbeSql } from "./sql";
 export function backfillPreview(ctx: PlanContext, stateSchema: string): string[] {
   const order = resolveOrder(ctx, ctx.spec.backfill.order);
   const b = ctx.spec.backfill;
-  const probe = b.maxCommitLatencyMs > 0 ? [`-- at most once a second, with synchronous_commit = on, timed (backfill.maxCommitLatencyMs): ${commitProbeSql(stateSchema, ctx.names.id)}`] : [];
+  const probe = b.maxCommitLatencyMs > 0 ? [`/* at most once a second, with synchronous_commit = on, timed (backfill.maxCommitLatencyMs) */ ${commitProbeSql(stateSchema, ctx.names.id)}`] : [];
   const statements = [...backfillStatements(ctx, order), ...probe];
   if (b.runner === "client") return statements;
   return [...statements, backfillProcedureSql(ctx, stateSchema, { min: Math.min(100, b.batchSize), max: b.maxBatchSize }, order === "physical", b.passes), `-- pg_cron, every minute until done: ${backfillCallSql(ctx)}`];

@@ -81,7 +81,7 @@ describe("backfill engine: order, physical batches, the in-database procedure", 
   });
 
   it("preview shows the commit probe where backfill.maxCommitLatencyMs is on, and not at 0", () => {
-    const probe = `-- at most once a second, with synchronous_commit = on, timed (backfill.maxCommitLatencyMs): UPDATE "public"."pgshift_migrations" SET backfill = backfill WHERE id = 'public.contentcuration_file.file_size'`;
+    const probe = `/* at most once a second, with synchronous_commit = on, timed (backfill.maxCommitLatencyMs) */ UPDATE "public"."pgshift_migrations" SET backfill = backfill WHERE id = 'public.contentcuration_file.file_size'`;
     assert.ok(backfillPreview(fileContext(), "public").includes(probe));
     assert.equal(backfillPreview(fileContext({}, { backfill: { maxCommitLatencyMs: 0 } }), "public").some((s) => s.includes("maxCommitLatencyMs")), false);
   });
