@@ -23,7 +23,7 @@ export interface DatabaseLoad {
   replicationLagMs: number;
   /** Age of the oldest other open transaction, ms. */
   oldestTransactionMs: number;
-  /** How long a one-row synchronous commit took, ms (COMMIT_PROBE_SQL); null when not measured (maxCommitLatencyMs 0). */
+  /** How long a one-row synchronous commit took, ms (commitProbeSql, sql.ts); null when not measured (maxCommitLatencyMs 0, or another throttle already pauses). */
   commitMs: number | null;
 }
 
@@ -56,22 +56,31 @@ export function loadPause(load: DatabaseLoad, t: ThrottleSettings): { pauseMs: n
  * as long. The pause gives the disk that time to drain without new batches.
  */
 export function commitPauseMs(commitMs: number, maxCommitMs: number): number {
-  if (maxCommitMs <= 0 || commitMs <= maxCommitMs) return 0;
-  return Math.min(5000, Math.max(250, Math.round(COMMIT_PAUSE_FACTOR * commitMs)));
+  return pauseOver(commitMs, maxCommitMs, COMMIT_PAUSE_FACTOR * commitMs);
 }
 
 export const COMMIT_PAUSE_FACTOR = 4;
 
-/** How long to wait before the next batch given the replicas' lag: 0 when within bounds. */
+/** How long to wait before the next batch given the replicas' lag: 0 when within bounds, else the excess. */
 export function replicationPauseMs(lagMs: number, maxLagMs: number): number {
-  if (maxLagMs <= 0 || lagMs <= maxLagMs) return 0;
-  return Math.min(5000, Math.max(250, Math.round(lagMs - maxLagMs)));
+  return pauseOver(lagMs, maxLagMs, lagMs - maxLagMs);
+}
+
+/** A throttle's pause is at least this long, ms, once its input is over the limit... */
+const PAUSE_MIN_MS = 250;
+/** ...and at most this long, ms: the input is then measured again before the next batch. */
+const PAUSE_MAX_MS = 5000;
+
+/** A measured throttle's pause: 0 while `value` is within `limit` or the check is off (limit 0), else `wait` within [PAUSE_MIN_MS, PAUSE_MAX_MS]. */
+function pauseOver(value: number, limit: number, wait: number): number {
+  if (limit <= 0 || value <= limit) return 0;
+  return Math.min(PAUSE_MAX_MS, Math.max(PAUSE_MIN_MS, Math.round(wait)));
 }
 
 /**
  * The same rules as SQL expressions, for the in-database procedure (backfill.runner
  * "database"); test/integration/databaseRunner.test.ts checks that they give the numbers of
- * nextBatchSize and replicationPauseMs. Arguments are SQL expressions (PL/pgSQL variables).
+ * nextBatchSize, replicationPauseMs and commitPauseMs. Arguments are SQL expressions (PL/pgSQL variables).
  */
 export function nextBatchSizeSql(current: string, elapsedMs: string, targetMs: number, min: number, max: number): string {
   const factor = `CASE WHEN ${elapsedMs} <= 0 THEN 2 ELSE least(2, greatest(0.5, ${targetMs} / ${elapsedMs})) END`;
@@ -79,11 +88,15 @@ export function nextBatchSizeSql(current: string, elapsedMs: string, targetMs: n
 }
 
 export function commitPauseMsSql(commitMs: string, maxCommitMs: number): string {
-  if (maxCommitMs <= 0) return "0";
-  return `CASE WHEN ${commitMs} <= ${maxCommitMs} THEN 0 ELSE least(5000, greatest(250, round(${COMMIT_PAUSE_FACTOR} * ${commitMs}))) END`;
+  return pauseOverSql(commitMs, maxCommitMs, `${COMMIT_PAUSE_FACTOR} * ${commitMs}`);
 }
 
 export function replicationPauseMsSql(lagMs: string, maxLagMs: number): string {
-  if (maxLagMs <= 0) return "0";
-  return `CASE WHEN ${lagMs} <= ${maxLagMs} THEN 0 ELSE least(5000, greatest(250, round(${lagMs} - ${maxLagMs}))) END`;
+  return pauseOverSql(lagMs, maxLagMs, `${lagMs} - ${maxLagMs}`);
+}
+
+/** pauseOver as a SQL expression. */
+function pauseOverSql(value: string, limit: number, wait: string): string {
+  if (limit <= 0) return "0";
+  return `CASE WHEN ${value} <= ${limit} THEN 0 ELSE least(${PAUSE_MAX_MS}, greatest(${PAUSE_MIN_MS}, round(${wait}))) END`;
 }
